@@ -1,0 +1,145 @@
+/**
+ * The build, top to bottom.
+ *
+ *  1. Load the config and the issue file (validated; every problem with file:line:col)
+ *  2. Load the templates the issue uses (Handlebars, strict)
+ *  3. Render: fill the layout and section partials -> one MJML document
+ *  4. Compile MJML -> HTML (strict validation, errors mapped to partial:line)
+ *  5. Inline our stylesheet with juice (scoped; MJML's CSS stays in <style>)
+ *  6. Minify, keeping Outlook's conditional comments
+ *  7. Plain-text alternative
+ *  8. The .eml (multipart/alternative)
+ *  9. Write dist/<slug>/ atomically (unless `write: false`)
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { CONFIG_FILE, loadConfig, type Config } from './config.js';
+import { NewsletterError } from './errors.js';
+import { loadIssue } from './issue/load-issue.js';
+import type { Issue, SectionKind } from './issue/schema.js';
+import { buildEml, senderDomain } from './render/build-eml.js';
+import { compileMjml } from './render/compile-mjml.js';
+import { inlineCss } from './render/inline-css.js';
+import { minifyHtml } from './render/minify-html.js';
+import { renderMjml } from './render/render-mjml.js';
+import { loadTemplates } from './render/templates.js';
+import { toPlainText } from './render/to-plain-text.js';
+import { writeOutputDir } from './output/write-output.js';
+
+/** Gmail clips an HTML part larger than this and hides the rest, footer included. */
+export const GMAIL_CLIP_BYTES = 102_000;
+
+export interface BuildOptions {
+  /** The project folder: holds newsletter.config.yaml, templates/ and issues/. @default process.cwd() */
+  root?: string;
+  /** Where `<slug>/` is written. @default `<root>/dist` */
+  outDir?: string;
+  /** Write the files; false builds in memory only (tests, preview). @default true */
+  write?: boolean;
+  /** The templates folder. @default `<root>/templates` */
+  templatesDir?: string;
+  /** The config file. @default `<root>/newsletter.config.yaml` */
+  configFile?: string;
+  /** The message's Date header. @default now */
+  date?: Date;
+}
+
+export interface BuildResult {
+  slug: string;
+  issueFile: string;
+  issue: Issue;
+  config: Config;
+  /** The folder written, or that would be written. */
+  dir: string;
+  files: { html: string; text: string; eml: string };
+  mjml: string;
+  html: string;
+  text: string;
+  eml: Buffer;
+  /** Byte sizes of the three outputs. */
+  bytes: { html: number; text: number; eml: number };
+  /** sha256 of the HTML and text parts: the same content gives the same hash. */
+  hash: string;
+  /** Milliseconds the build took. */
+  ms: number;
+}
+
+const SLUG = /^[a-z0-9][a-z0-9-]*$/;
+
+/** `july-2025` -> `<root>/issues/july-2025.yaml`; a path to a .yaml file is used as it is. */
+export function resolveIssueFile(issue: string, root: string): { file: string; slug: string } {
+  if (/\.ya?ml$/i.test(issue) || issue.includes('/') || issue.includes(path.sep)) {
+    const slug = path.basename(issue).replace(/\.ya?ml$/i, '');
+    return { file: path.resolve(root, issue), slug: slug.toLowerCase().replace(/[^a-z0-9-]+/g, '-') };
+  }
+  if (!SLUG.test(issue)) {
+    throw new NewsletterError('EUSAGE', `"${issue}" is not an issue name`, {
+      hint: 'Give the issue file\'s name without .yaml (lower-case letters, digits and hyphens, e.g. july-2025), or a path to a .yaml file.',
+    });
+  }
+  return { file: path.join(root, 'issues', `${issue}.yaml`), slug: issue };
+}
+
+/** Build one issue. Throws NewsletterError; on any error nothing is written. */
+export async function buildIssue(issueArg: string, options: BuildOptions = {}): Promise<BuildResult> {
+  const started = performance.now();
+  const root = path.resolve(options.root ?? process.cwd());
+  const { file, slug } = resolveIssueFile(issueArg, root);
+  const dir = path.join(path.resolve(root, options.outDir ?? 'dist'), slug);
+  // Messages name files relative to the project folder, as the user knows them.
+  const shown = (f: string) => path.relative(root, f) || f;
+
+  // 1. Load the config and the issue
+  const [config, loaded] = await Promise.all([
+    loadConfig(options.configFile ?? path.join(root, CONFIG_FILE), root),
+    loadIssue(file, shown(file)),
+  ]);
+  const issue = loaded.issue;
+
+  // 2. Load the templates this issue uses
+  const kinds = [...new Set(issue.sections.map((s) => s.kind))] as SectionKind[];
+  const templates = await loadTemplates(options.templatesDir ?? path.join(root, 'templates'), kinds, root);
+
+  // 3. Render the MJML document
+  const rendered = renderMjml(issue, config, templates);
+
+  // 4. Compile MJML
+  const compiled = await compileMjml(rendered);
+
+  // 5. Inline our stylesheet, 6. minify
+  const html = minifyHtml(inlineCss(compiled, rendered.inlineCss));
+
+  // 7. Plain text
+  const text = toPlainText(html);
+
+  // 8. The .eml
+  const hash = createHash('sha256').update(html).update('\0').update(text).digest('hex');
+  const eml = await buildEml(config, {
+    subject: issue.subject,
+    html,
+    text,
+    date: options.date ?? new Date(),
+    messageId: `<${slug}.${hash.slice(0, 16)}@${senderDomain(config)}>`,
+  });
+
+  // 9. Write
+  const files = { html: path.join(dir, 'email.html'), text: path.join(dir, 'email.txt'), eml: path.join(dir, 'email.eml') };
+  if (options.write !== false) {
+    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml });
+  }
+  return {
+    slug,
+    issueFile: file,
+    issue,
+    config,
+    dir,
+    files,
+    mjml: rendered.mjml,
+    html,
+    text,
+    eml,
+    bytes: { html: Buffer.byteLength(html), text: Buffer.byteLength(text), eml: eml.length },
+    hash,
+    ms: performance.now() - started,
+  };
+}

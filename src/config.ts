@@ -1,0 +1,82 @@
+/**
+ * Brand and sender settings, from `newsletter.config.yaml` at the project root.
+ * A second LIIA newsletter is a second config, not a fork of the templates.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as z from 'zod';
+import { NewsletterError } from './errors.js';
+import { Href, Image } from './issue/schema.js';
+import { parseValidated } from './issue/load-issue.js';
+
+const Email = z.email().describe('An email address, e.g. liiateam@londoncouncils.gov.uk');
+const Colour = z
+  .string()
+  .regex(/^#[0-9a-f]{6}$/i, { message: 'must be a colour as #rrggbb' })
+  .describe('A colour as #rrggbb');
+
+export const ConfigSchema = z
+  .strictObject({
+    lang: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, { message: 'must be a language tag such as en-GB' })
+      .default('en-GB')
+      .describe('The language of the email, as a tag such as en-GB (screen readers use it to choose a voice)'),
+    sender: z
+      .strictObject({
+        name: z.string().trim().min(1).describe('The name recipients see in From, e.g. "LIIA"'),
+        address: Email,
+      })
+      .describe('Who the email is from'),
+    replyTo: Email.optional().describe('Where replies go, if not to the sender'),
+    editors: z.array(Email).min(1).describe("Editors' addresses: test sends go to them"),
+    postalAddress: z.string().trim().min(1).describe("The sender's postal address, shown in the footer (UK PECR and US CAN-SPAM expect one)"),
+    unsubscribe: z
+      .strictObject({
+        mailto: Email.describe('The address people write to in order to unsubscribe'),
+        url: Href.optional().describe('A one-click unsubscribe page (https), if there is one'),
+      })
+      .describe('How recipients leave the list'),
+    social: z
+      .array(z.strictObject({ label: z.string().trim().min(1), href: Href }))
+      .default([])
+      .describe('Social links shown in the footer: label and href each'),
+    brand: z
+      .strictObject({
+        logo: Image,
+        website: Href.describe('The organisation website, linked from the logo'),
+        fontFamily: z.string().trim().min(1).default('Arial, Helvetica, sans-serif').describe('A CSS font stack of fonts recipients already have; no web fonts (Outlook ignores them)'),
+        colours: z
+          .strictObject({
+            primary: Colour.describe('Header background and headings'),
+            accent: Colour.describe('Buttons and links'),
+            text: Colour.describe('Body text'),
+            muted: Colour.describe('Secondary text such as roles and dates'),
+            background: Colour.describe('Behind the email'),
+            panel: Colour.describe('Tiles, cards and quoted excerpts'),
+          })
+          .describe('Brand colours; keep text at 4.5:1 contrast or more against its background'),
+      })
+      .describe('Brand: logo, website, fonts and colours'),
+  })
+  .describe('Newsletter settings');
+
+export type Config = z.output<typeof ConfigSchema>;
+
+/** The config file's name, at the project root. */
+export const CONFIG_FILE = 'newsletter.config.yaml';
+
+/** Read and validate the config at `file`. Throws NewsletterError ECONFIG. */
+export async function loadConfig(file: string, root = process.cwd()): Promise<Config> {
+  const shown = path.relative(root, file) || file;
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new NewsletterError('ECONFIG', `${shown}: cannot read the newsletter config (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      hint: `Run the command from the project folder, which holds ${path.basename(file)}.`,
+      cause: err,
+    });
+  }
+  return parseValidated(source, shown, ConfigSchema, 'ECONFIG');
+}

@@ -1,0 +1,54 @@
+/**
+ * One error class for everything the library reports to a user, with a `code`
+ * from one table (like nodemailer's lib/errors.js). Tests assert on `code`.
+ */
+
+export const ErrorCodes = {
+  /** The issue file does not exist. */
+  EISSUE_NOT_FOUND: 'EISSUE_NOT_FOUND',
+  /** The issue file is not valid YAML, or does not match the schema. */
+  EISSUE_INVALID: 'EISSUE_INVALID',
+  /** The config file is missing or invalid. */
+  ECONFIG: 'ECONFIG',
+  /** A template is missing, does not compile, or refers to a missing field. */
+  ETEMPLATE: 'ETEMPLATE',
+  /** MJML rejected the rendered document. */
+  EMJML: 'EMJML',
+  /** Writing the output failed. */
+  EWRITE: 'EWRITE',
+  /** The command line was used wrongly. */
+  EUSAGE: 'EUSAGE',
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+/** One problem, located: where is `file:line:col` when known. */
+export interface Problem {
+  /** `file:line:col`, or a file name alone. */
+  where?: string;
+  /** Field path such as `sections[4].image.alt`, when the problem is a field. */
+  path?: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+}
+
+export class NewsletterError extends Error {
+  readonly code: ErrorCode;
+  /** Every problem found; the build reports all of them at once. */
+  readonly problems: Problem[];
+  /** What to do about it, when that is not already in each problem. */
+  readonly hint?: string;
+
+  constructor(code: ErrorCode, message: string, options: { problems?: Problem[]; hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'NewsletterError';
+    this.code = code;
+    this.problems = options.problems ?? [];
+    this.hint = options.hint;
+  }
+}
+
+/** One line per problem: `where path message`. */
+export function formatProblem(p: Problem): string {
+  return [p.where, p.path, p.message].filter(Boolean).join(' ');
+}

@@ -1,0 +1,260 @@
+/**
+ * Loading an issue file: YAML (with source positions) -> schema check -> link
+ * check inside Markdown. Every problem in the file is collected and reported at
+ * once, each with `file:line:col`, the field path and the fix.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument, isMap, isScalar, isPair, type Document, type Node as YamlNode } from 'yaml';
+import type * as z from 'zod';
+import { NewsletterError, type Problem } from '../errors.js';
+import { IssueSchema, SECTION_KINDS, type Issue } from './schema.js';
+import { allowedKeys, nearest, schemaAt } from './schema-walk.js';
+import { isAllowedLink, markdownLinks } from '../render/markdown.js';
+
+/** Fields that hold Markdown, where links are checked. */
+const MARKDOWN_FIELDS = new Set(['body', 'closing', 'intro', 'description']);
+
+export interface LoadedIssue {
+  /** The validated issue. */
+  issue: Issue;
+  /** The file it came from, as given. */
+  file: string;
+  /** The file's text, for reports that quote it. */
+  source: string;
+}
+
+/** `sections[4].image.alt` */
+export function formatPath(p: readonly PropertyKey[]): string {
+  return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+/** Read and validate an issue file. Throws NewsletterError EISSUE_NOT_FOUND or EISSUE_INVALID. */
+export async function loadIssue(file: string, shownAs = file): Promise<LoadedIssue> {
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const dir = path.dirname(shownAs);
+      const existing = (await readdir(path.dirname(file)).catch(() => [] as string[]))
+        .filter((f) => /\.ya?ml$/.test(f))
+        .map((f) => f.replace(/\.ya?ml$/, ''))
+        .sort();
+      throw new NewsletterError('EISSUE_NOT_FOUND', `${shownAs}: no such issue file`, {
+        hint: existing.length
+          ? `Issues in ${dir}/: ${existing.join(', ')}. Check the spelling, or create ${path.basename(file)}.`
+          : `There are no issue files in ${dir}/. Create ${path.basename(file)} there.`,
+        cause: err,
+      });
+    }
+    throw new NewsletterError('EISSUE_NOT_FOUND', `${shownAs}: cannot read the issue file (${(err as Error).message})`, { cause: err });
+  }
+  return { issue: parseIssue(source, shownAs), file, source };
+}
+
+/** Validate issue text. `file` is used only in messages. */
+export function parseIssue(source: string, file: string): Issue {
+  return parseValidated(source, file, IssueSchema, 'EISSUE_INVALID', (data, doc, lineCounter) =>
+    checkMarkdownLinks(data, doc, lineCounter, file, source.split('\n')),
+  );
+}
+
+/**
+ * Parse YAML and validate it against `schema`, collecting every problem with its
+ * position. `extra` adds checks of its own on the raw data (run even when the
+ * schema fails, so all problems are reported at once).
+ */
+export function parseValidated<S extends z.ZodType>(
+  source: string,
+  file: string,
+  schema: S,
+  code: 'EISSUE_INVALID' | 'ECONFIG',
+  extra?: (data: unknown, doc: Document, lineCounter: LineCounter) => Problem[],
+): z.output<S> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number): string => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  const fail = (problems: Problem[]): never => {
+    throw new NewsletterError(code, `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} to fix`, { problems });
+  };
+
+  if (source.trim() === '' || doc.contents === null) {
+    fail([{ where: `${file}:1:1`, message: 'the file is empty: start from an existing one (copy issues/july-2025.yaml) and change its content' }]);
+  }
+  if (doc.errors.length) {
+    fail(
+      doc.errors.map((e) => ({
+        where: at(e.pos[0]),
+        message: `invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}. Check the indentation and quoting here (text containing ": " or starting with a symbol needs quotes or a "|" block)`,
+      })),
+    );
+  }
+  if (!isMap(doc.contents)) {
+    fail([{ where: at(doc.contents!.range[0]), message: 'the file must be a mapping of fields ("name: value" lines), not a list or a single value' }]);
+  }
+
+  const data = doc.toJS() as unknown;
+  const problems: Problem[] = [];
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    for (const issue of result.error.issues) problems.push(...describeIssue(schema, issue, data, doc, at));
+  }
+  if (extra) problems.push(...extra(data, doc, lineCounter));
+  if (problems.length || !result.success) {
+    // Report in file order, so the list reads top to bottom.
+    problems.sort((a, b) => lineOf(a) - lineOf(b));
+    fail(problems);
+  }
+  return result.data as z.output<S>;
+}
+
+function lineOf(p: Problem): number {
+  const m = /:(\d+):(\d+)$/.exec(p.where ?? '');
+  return m ? Number(m[1]) * 10000 + Number(m[2]) : 0;
+}
+
+/** The YAML node at `p`, or the nearest ancestor that exists. */
+function nodeAt(doc: Document, p: readonly PropertyKey[]): YamlNode | undefined {
+  for (let n = p.length; n >= 0; n--) {
+    const node = doc.getIn(p.slice(0, n) as unknown[], true) as YamlNode | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) return node;
+  }
+  return undefined;
+}
+
+/** The key node of `key` inside the map at `p` (for pointing at a misspelt key). */
+function keyNode(doc: Document, p: readonly PropertyKey[], key: string): YamlNode | undefined {
+  const map = p.length ? doc.getIn(p as unknown[], true) : doc.contents;
+  if (!isMap(map)) return undefined;
+  const pair = map.items.find((it) => isPair(it) && isScalar(it.key) && it.key.value === key);
+  return pair && isScalar(pair.key) ? pair.key : undefined;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'nothing (null)';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `text "${v.length > 30 ? v.slice(0, 27) + '...' : v}"`;
+  return `${typeof v} ${String(v)}`;
+}
+
+const expectedName: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a mapping (indented "key: value" lines)',
+  array: 'a list ("- " items)',
+};
+
+function valueAt(data: unknown, p: readonly PropertyKey[]): unknown {
+  let v = data;
+  for (const k of p) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue, data: unknown, doc: Document, at: (o: number) => string): Problem[] {
+  const p = issue.path;
+  const where = (node = nodeAt(doc, p)) => (node?.range ? at(node.range[0]) : undefined);
+  const field = schemaAt(root, p, data);
+  const hint = field?.description ? `: ${lowerFirst(field.description)}` : '';
+  const value = valueAt(data, p);
+  const pathText = formatPath(p);
+
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const allowed = allowedKeys(schemaAt(root, p, data)?.schema);
+      return issue.keys.map((key) => {
+        const guess = nearest(key, allowed);
+        return {
+          where: where(keyNode(doc, p, key)),
+          path: formatPath([...p, key]),
+          message: `is not a known field${guess ? `; did you mean "${guess}"?` : ''} Fields allowed here: ${allowed.join(', ')}`,
+        };
+      });
+    }
+    case 'invalid_union': {
+      if ('discriminator' in issue && issue.discriminator === 'kind') {
+        const kindPath = p[p.length - 1] === 'kind' ? p : [...p, 'kind'];
+        const kind = valueAt(data, kindPath);
+        const section = valueAt(data, kindPath.slice(0, -1));
+        if (section === null || typeof section !== 'object' || Array.isArray(section)) {
+          return [{ where: where(nodeAt(doc, kindPath.slice(0, -1))), path: formatPath(kindPath.slice(0, -1)), message: `must be a mapping with a "kind:" (one of ${SECTION_KINDS.join(', ')}), not ${typeName(section)}` }];
+        }
+        if (kind === undefined) {
+          return [{ where: where(nodeAt(doc, kindPath)), path: formatPath(kindPath), message: `is required: say which kind of section this is, one of ${SECTION_KINDS.join(', ')}` }];
+        }
+        const guess = typeof kind === 'string' ? nearest(kind, SECTION_KINDS) : undefined;
+        return [{ where: where(nodeAt(doc, kindPath)), path: formatPath(kindPath), message: `"${String(kind)}" is not a section kind${guess ? `; did you mean "${guess}"?` : ''} Kinds that exist: ${SECTION_KINDS.join(', ')} (each is a template in templates/sections/)` }];
+      }
+      return [{ where: where(), path: pathText, message: `does not match any allowed form${hint}` }];
+    }
+    case 'invalid_type': {
+      if (value === undefined) return [{ where: where(), path: pathText, message: `is required${hint}` }];
+      const expected = expectedName[issue.expected] ?? issue.expected;
+      return [{ where: where(), path: pathText, message: `must be ${expected}, not ${typeName(value)}${hint}` }];
+    }
+    case 'too_small': {
+      const what = issue.origin === 'array' ? `needs at least ${String(issue.minimum)} item${issue.minimum === 1 ? '' : 's'}` : issue.origin === 'string' ? 'is empty' : `must be at least ${String(issue.minimum)}`;
+      return [{ where: where(), path: pathText, message: `${what}${hint}` }];
+    }
+    case 'too_big':
+      return [{ where: where(), path: pathText, message: `must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : ''}${hint}` }];
+    case 'invalid_value':
+      return [{ where: where(), path: pathText, message: `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}${hint}` }];
+    case 'invalid_format': {
+      const shown = typeof value === 'string' ? ` ("${value.length > 60 ? value.slice(0, 57) + '...' : value}")` : '';
+      const msg = issue.message.startsWith('Invalid') ? `is not in the right form${shown}` : `${issue.message}${shown}`;
+      return [{ where: where(), path: pathText, message: `${msg}${hint}` }];
+    }
+    default:
+      return [{ where: where(), path: pathText, message: `${issue.message}${hint}` }];
+  }
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/**
+ * Links inside Markdown fields: only https/http/mailto and in-email anchors.
+ * `javascript:` and friends are rejected here, with the line they are on.
+ */
+function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCounter, file: string, lines: string[]): Problem[] {
+  const problems: Problem[] = [];
+  const visit = (v: unknown, p: PropertyKey[]): void => {
+    if (Array.isArray(v)) v.forEach((item, i) => visit(item, [...p, i]));
+    else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (typeof child === 'string' && MARKDOWN_FIELDS.has(k)) problems.push(...linksIn(child, [...p, k]));
+        else visit(child, [...p, k]);
+      }
+    }
+  };
+  const linksIn = (text: string, p: PropertyKey[]): Problem[] => {
+    const bad = markdownLinks(text).filter((l) => !isAllowedLink(l.href));
+    if (!bad.length) return [];
+    const node = doc.getIn(p, true) as YamlNode | undefined;
+    return bad.map((l) => {
+      let where = file;
+      if (node?.range) {
+        const start = lineCounter.linePos(node.range[0]);
+        const isBlock = isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED');
+        const line = isBlock ? start.line + 1 + l.line : start.line;
+        const srcLine = lines[line - 1] ?? '';
+        const col = Math.max(0, srcLine.indexOf(l.href)) + 1;
+        where = `${file}:${line}:${col}`;
+      }
+      return {
+        where,
+        path: formatPath(p),
+        message: `link "${l.text}" goes to "${l.href}", which is not allowed: use an absolute https:// link, a mailto: address, or #anchor of a section`,
+      };
+    });
+  };
+  visit(data, []);
+  return problems;
+}

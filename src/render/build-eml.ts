@@ -1,0 +1,39 @@
+/**
+ * Stage 6: a complete multipart/alternative message (.eml) for review in Outlook,
+ * Thunderbird or Apple Mail. nodemailer's MailComposer writes the MIME; the send
+ * stage builds on the same function.
+ */
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type { Config } from '../config.js';
+
+export interface EmlInput {
+  subject: string;
+  html: string;
+  text: string;
+  /** Unique per message: `<slug.hash@sender-domain>`. */
+  messageId: string;
+  date: Date;
+  to?: string | string[];
+  headers?: Record<string, string>;
+}
+
+/** The sender's domain, for Message-IDs: liiateam@londoncouncils.gov.uk -> londoncouncils.gov.uk. */
+export function senderDomain(config: Config): string {
+  return config.sender.address.split('@')[1]!;
+}
+
+export async function buildEml(config: Config, input: EmlInput): Promise<Buffer> {
+  const composer = new MailComposer({
+    from: { name: config.sender.name, address: config.sender.address },
+    replyTo: config.replyTo,
+    to: input.to,
+    subject: input.subject,
+    text: input.text,
+    html: input.html,
+    date: input.date,
+    messageId: input.messageId,
+    headers: input.headers,
+    textEncoding: 'quoted-printable',
+  });
+  return composer.compile().build();
+}

@@ -1,0 +1,64 @@
+/**
+ * Markdown for issue content. One markdown-it instance, configured for email:
+ * raw HTML is escaped (an issue file can never break the email's markup),
+ * no typographic replacements (the editors' words come out verbatim), no
+ * Markdown images (images go through the schema, which requires alt text).
+ */
+import markdownIt from 'markdown-it';
+import type { MarkdownIt } from 'markdown-it';
+import { LINK_SCHEMES } from '../issue/schema.js';
+
+/** Link targets a Markdown link may have: the schemes above, or an in-email anchor. */
+export function isAllowedLink(href: string): boolean {
+  if (/^#[A-Za-z][\w-]*$/.test(href)) return true;
+  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(href)?.[1]?.toLowerCase();
+  if (!scheme || !(LINK_SCHEMES as readonly string[]).includes(scheme)) return false;
+  return scheme === 'mailto:' ? /^mailto:[^\s@]+@[^\s@]+$/i.test(href) : /^https?:\/\/[^\s/$.?#][^\s]*$/i.test(href);
+}
+
+function createMarkdown(): MarkdownIt {
+  const md = markdownIt({ html: false, linkify: false, typographer: false, breaks: false });
+  md.disable(['image', 'table', 'code', 'fence', 'heading', 'lheading', 'hr', 'blockquote']);
+  // Validation (load-issue.ts) has already rejected every link we would refuse, so let
+  // markdown-it keep them all: a link it silently dropped would vanish from the email.
+  md.validateLink = () => true;
+  return md;
+}
+
+const md = createMarkdown();
+
+/** A link found in Markdown, with the source line it sits on (0-based, within the text). */
+export interface MarkdownLink {
+  href: string;
+  text: string;
+  line: number;
+}
+
+/** Every link in a Markdown text, for validation and reports. */
+export function markdownLinks(source: string): MarkdownLink[] {
+  const links: MarkdownLink[] = [];
+  for (const block of md.parse(source, {})) {
+    if (block.type !== 'inline' || !block.children) continue;
+    const line = block.map?.[0] ?? 0;
+    let open: { href: string; text: string } | undefined;
+    for (const t of block.children) {
+      if (t.type === 'link_open') open = { href: String(t.attrGet('href') ?? ''), text: '' };
+      else if (t.type === 'link_close' && open) {
+        const lineOffset = source.split('\n').slice(line).findIndex((l) => l.includes(open!.href));
+        links.push({ ...open, line: line + Math.max(0, lineOffset) });
+        open = undefined;
+      } else if (open) open.text += t.content;
+    }
+  }
+  return links;
+}
+
+/** Markdown to an HTML fragment, on one line (so MJML line numbers map back to partials). */
+export function renderMarkdown(source: string): string {
+  return md.render(source).replace(/\n+/g, ' ').trim();
+}
+
+/** One line of inline Markdown (no paragraph around it). */
+export function renderInline(source: string): string {
+  return md.renderInline(source);
+}

@@ -1,0 +1,125 @@
+/**
+ * View models: what each section partial receives. The logic lives here (Markdown
+ * to HTML, anchors, the contents list, tile rows, image widths), so partials stay
+ * declarative. Every field a partial may name is present, so Handlebars' strict
+ * mode can tell a misspelt field from an empty one.
+ */
+import type { Config } from '../config.js';
+import type { ImageData, Issue, IssueSection, SectionKind, SectionOf } from '../issue/schema.js';
+import { renderMarkdown } from './markdown.js';
+
+/** Content width inside the 600px body, less 24px padding each side. */
+export const CONTENT_WIDTH = 552;
+/** Default width of an image beside text (covers, partner newsletters). */
+const SIDE_IMAGE_WIDTH = 180;
+
+export interface ImageView extends ImageData {
+  width: number;
+  href?: string;
+}
+
+function imageView(image: ImageData | undefined, defaultWidth: number): ImageView | undefined {
+  return image ? { src: image.src, alt: image.alt, width: image.width ?? defaultWidth, href: image.href } : undefined;
+}
+
+const optionalMarkdown = (s: string | undefined) => (s ? renderMarkdown(s) : undefined);
+
+/** A URL-safe anchor from a heading: "Practice Spotlight at ALDCS 2025" -> "practice-spotlight-at-aldcs-2025". */
+export function slugify(text: string): string {
+  return (
+    text
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 48) || 'section'
+  );
+}
+
+/** Anchor ids for every section that has a heading, unique within the issue. */
+export function sectionIds(sections: readonly IssueSection[]): (string | undefined)[] {
+  const used = new Set<string>();
+  return sections.map((s) => {
+    if (!('heading' in s)) return undefined;
+    const base = ('id' in s && s.id) || slugify(s.heading);
+    let id = base;
+    for (let n = 2; used.has(id); n++) id = `${base}-${n}`;
+    used.add(id);
+    return id;
+  });
+}
+
+type ViewBuilder<K extends SectionKind> = (section: SectionOf<K>, ctx: ViewContext) => object;
+
+export interface ViewContext {
+  issue: Issue;
+  config: Config;
+  /** This section's anchor id. */
+  id: string | undefined;
+  /** Entries of the contents list: sections after this one that have a `contents` label. */
+  contentsAfter: { id: string; label: string }[];
+}
+
+const builders: { [K in SectionKind]: ViewBuilder<K> } = {
+  letter: (s) => ({
+    greeting: s.greeting,
+    body: renderMarkdown(s.body),
+    signature: { ...s.signature, image: imageView(s.signature.image, 120) },
+  }),
+  contents: (s, ctx) => ({ heading: s.heading, items: ctx.contentsAfter }),
+  article: (s, ctx) => ({
+    id: ctx.id,
+    heading: s.heading,
+    subheading: s.subheading,
+    body: renderMarkdown(s.body),
+    image: imageView(s.image, CONTENT_WIDTH),
+    buttons: s.buttons ?? [],
+    closing: optionalMarkdown(s.closing),
+  }),
+  tiles: (s, ctx) => {
+    const width = Math.floor(100 / s.columns);
+    const rows: { label: string; href: string; width: number }[][] = [];
+    s.tiles.forEach((t, i) => {
+      if (i % s.columns === 0) rows.push([]);
+      rows[rows.length - 1]!.push({ label: s.numbered ? `${i + 1}. ${t.label}` : t.label, href: t.href, width });
+    });
+    return { id: ctx.id, heading: s.heading, intro: optionalMarkdown(s.intro), rows, closing: optionalMarkdown(s.closing) };
+  },
+  excerpt: (s) => ({ image: imageView(s.image, SIDE_IMAGE_WIDTH), title: s.title, body: renderMarkdown(s.body) }),
+  event: (s) => ({
+    date: s.date,
+    title: s.title,
+    description: renderMarkdown(s.description),
+    price: s.price,
+    when: s.when,
+    button: s.button,
+  }),
+  partners: (s, ctx) => ({
+    id: ctx.id,
+    heading: s.heading,
+    intro: optionalMarkdown(s.intro),
+    cards: s.cards.map((c) => ({ image: imageView(c.image, SIDE_IMAGE_WIDTH), body: renderMarkdown(c.body) })),
+  }),
+  notice: (s, ctx) => ({ id: ctx.id, heading: s.heading, body: renderMarkdown(s.body) }),
+  footer: (s, ctx) => ({
+    thanks: s.thanks,
+    follow: s.follow,
+    social: ctx.config.social,
+    postalAddress: ctx.config.postalAddress,
+    unsubscribeAddress: ctx.config.unsubscribe.mailto,
+    unsubscribeHref: `mailto:${ctx.config.unsubscribe.mailto}?subject=Unsubscribe`,
+    unsubscribeUrl: ctx.config.unsubscribe.url,
+  }),
+};
+
+/** The view model of every section, in order. */
+export function sectionViews(issue: Issue, config: Config): { kind: SectionKind; view: object }[] {
+  const ids = sectionIds(issue.sections);
+  return issue.sections.map((section, i) => {
+    const contentsAfter = issue.sections.flatMap((s, j) =>
+      j > i && 'contents' in s && s.contents && ids[j] ? [{ id: ids[j]!, label: s.contents }] : [],
+    );
+    const build = builders[section.kind] as ViewBuilder<typeof section.kind>;
+    return { kind: section.kind, view: build(section, { issue, config, id: ids[i], contentsAfter }) };
+  });
+}
