@@ -9,7 +9,8 @@
  *  2. Runs of whitespace become one space (what a browser renders anyway), and the
  *     space between two block or table tags goes (it renders as nothing; between
  *     MJML's inline-block columns it would even add a gap).
- *  3. CSS in `<style>` loses comments and the spaces around punctuation.
+ *  3. CSS in `<style>` and in style attributes loses comments and the spaces
+ *     around punctuation (juice writes `color: #000; margin: 0;`).
  * Whitespace inside `<pre>` and `<textarea>` is kept (our templates have none).
  */
 
@@ -35,10 +36,15 @@ function tagName(tag: string): string {
 export function minifyHtml(html: string): string {
   // Split into protected chunks (comments, style, pre/textarea) and the rest.
   const out: string[] = [];
+  // Collapsed text; no double space where a dropped comment stood between two spaces.
+  const pushText = (text: string) => {
+    const t = collapse(text);
+    out.push(out.length && out[out.length - 1]!.endsWith(' ') && t.startsWith(' ') ? t.slice(1) : t);
+  };
   const re = /<!--[\s\S]*?-->|<style\b[^>]*>[\s\S]*?<\/style>|<(pre|textarea)\b[\s\S]*?<\/\1>/gi;
   let last = 0;
   for (let m = re.exec(html); m; m = re.exec(html)) {
-    out.push(collapse(html.slice(last, m.index)));
+    pushText(html.slice(last, m.index));
     const chunk = m[0];
     if (chunk.startsWith('<!--')) {
       // A conditional comment's body is HTML too: collapse it, keep the markers.
@@ -49,12 +55,14 @@ export function minifyHtml(html: string): string {
     } else out.push(chunk);
     last = m.index + chunk.length;
   }
-  out.push(collapse(html.slice(last)));
+  pushText(html.slice(last));
   return dropSpacesBetweenBlocks(out.join('')).trim();
 }
 
 function collapse(text: string): string {
-  return text.replace(/\s+/g, ' ');
+  return text
+    .replace(/\s+/g, ' ')
+    .replace(/ style="([^"]*)"/g, (_, css: string) => ` style="${minifyCss(css).replace(/;$/, '')}"`);
 }
 
 /** Remove a space between two tags when both are block or table tags (or comments). */

@@ -39,13 +39,23 @@ function compile(source: string, name: string): Template {
   }
   const run: Template = (data) => {
     try {
-      return compiled(data);
+      return unescapeSafe(compiled(data));
     } catch (err) {
       throw templateError(err, name);
     }
   };
   cache.set(key, run);
   return run;
+}
+
+/**
+ * Handlebars escapes = ' and ` as entities too, for unquoted attributes. Every
+ * attribute in our templates is double-quoted, where these three are harmless, so
+ * put them back: `mailto:x?subject=...` stays readable and each apostrophe costs
+ * one byte, not six. (& < > " stay escaped.)
+ */
+function unescapeSafe(out: string): string {
+  return out.replace(/&#x(3D|27|60);/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** Wrap a Handlebars error with the template's file name and line. */

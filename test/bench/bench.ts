@@ -1,0 +1,101 @@
+/**
+ * npm run bench: build speed and output size for the July issue, from paired runs.
+ *
+ *  1. Cold: a new `build-issue july-2025` process against the bare `mjml` CLI
+ *     compiling the same intermediate MJML, run alternately (pairs), so both see
+ *     the same machine load. Reports medians and the median of per-pair ratios.
+ *  2. Start-up alone: loading our bundle against loading mjml, same pairing.
+ *  3. Warm: in-process rebuilds of the same issue (what --watch will do).
+ *  4. Sizes of email.html, email.txt and email.eml.
+ *
+ * Figures only: nothing here passes or fails, and no test asserts on time.
+ * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const pairs = Number(process.env.BENCH_PAIRS ?? 10);
+const warmRuns = Number(process.env.BENCH_WARM ?? 20);
+const node = process.execPath;
+const bin = path.join(root, 'bin', 'build-issue.js');
+const mjmlCli = path.join(root, 'node_modules', 'mjml', 'bin', 'mjml');
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const ms = (n: number) => `${n.toFixed(0)} ms`;
+
+function timeRun(args: string[], cwd: string): number {
+  const t = performance.now();
+  execFileSync(node, args, { cwd, stdio: 'ignore' });
+  return performance.now() - t;
+}
+
+function paired(label: string, ours: string[], theirs: string[], theirLabel: string, cwd: string): void {
+  const a: number[] = [];
+  const b: number[] = [];
+  timeRun(ours, cwd); // one untimed run each, so the OS file cache is warm for both
+  timeRun(theirs, cwd);
+  for (let i = 0; i < pairs; i++) {
+    // Alternate which goes first, so neither always runs on a just-warmed CPU.
+    if (i % 2) {
+      b.push(timeRun(theirs, cwd));
+      a.push(timeRun(ours, cwd));
+    } else {
+      a.push(timeRun(ours, cwd));
+      b.push(timeRun(theirs, cwd));
+    }
+  }
+  const ratio = median(a.map((x, i) => x / b[i]!));
+  console.log(`${label}`);
+  console.log(`  ours         median ${ms(median(a))}  (min ${ms(Math.min(...a))}, max ${ms(Math.max(...a))})`);
+  console.log(`  ${theirLabel.padEnd(12)} median ${ms(median(b))}  (min ${ms(Math.min(...b))}, max ${ms(Math.max(...b))})`);
+  console.log(`  ratio ours/${theirLabel}: ${ratio.toFixed(2)}x (median of ${pairs} paired runs)\n`);
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(path.join(os.tmpdir(), 'newsletter-bench-'));
+  const built = await buildIssue('july-2025', { root, write: false });
+  const mjmlFile = path.join(work, 'july-2025.mjml');
+  await writeFile(mjmlFile, built.mjml);
+
+  console.log(`Benchmark: July 2025 issue, node ${process.version}, ${os.cpus().length} cores, ${pairs} pairs\n`);
+  paired(
+    '1. Cold build: build-issue july-2025 (new process) vs bare mjml CLI on the same MJML',
+    [bin, 'july-2025', '--out', path.join(work, 'out')],
+    [mjmlCli, mjmlFile, '-o', path.join(work, 'mjml-cli.html')],
+    'mjml CLI',
+    root,
+  );
+  paired(
+    '2. Start-up only: loading build-issue\'s bundle vs loading mjml',
+    ['-e', `import(${JSON.stringify(path.join(root, 'lib', 'index.js'))})`],
+    ['-e', 'require("mjml")'],
+    'mjml load',
+    root,
+  );
+
+  const times: number[] = [];
+  for (let i = 0; i < 3 + warmRuns; i++) {
+    const t = performance.now();
+    await buildIssue('july-2025', { root, write: false });
+    if (i >= 3) times.push(performance.now() - t);
+  }
+  console.log(`3. Warm rebuild in-process (after 3 untimed): median ${ms(median(times))} (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}) over ${warmRuns} runs; target < 100 ms\n`);
+
+  const b = built.bytes;
+  console.log('4. Output sizes');
+  console.log(`  email.html  ${b.html} bytes  (${((b.html / GMAIL_CLIP_BYTES) * 100).toFixed(0)}% of Gmail's ${GMAIL_CLIP_BYTES}-byte clipping limit; target <= 90000)`);
+  console.log(`  email.txt   ${b.text} bytes`);
+  console.log(`  email.eml   ${b.eml} bytes`);
+  console.log(`  (bare mjml CLI output of the same MJML, unminified, no inlining: ${Buffer.byteLength(execFileSync(node, [mjmlCli, mjmlFile, '-s'], { encoding: 'utf8' }))} bytes)`);
+}
+
+await main();

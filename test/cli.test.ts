@@ -1,0 +1,96 @@
+/** The command line: arguments, output, exit codes; and the real bin as a child process. */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { makeProject, ROOT, runCli } from './helpers.js';
+
+const exec = promisify(execFile);
+
+describe('build-issue (in-process)', () => {
+  it('builds an issue by name and prints what it wrote, the size against Gmail’s limit and the time', async () => {
+    const project = await makeProject();
+    const { code, out, err } = await runCli(['july-2025'], project);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Built july-2025 in \d+ ms$/m);
+    expect(out).toMatch(/dist\/july-2025\/email\.html +\d+\.\d KB +\(\d+% of Gmail's 102\.0 KB clipping limit\)/);
+    expect(out).toMatch(/dist\/july-2025\/email\.txt +\d+\.\d KB/);
+    expect(out).toMatch(/dist\/july-2025\/email\.eml +\d+\.\d KB/);
+    expect(existsSync(path.join(project, 'dist/july-2025/email.eml'))).toBe(true);
+  });
+
+  it('accepts a path to a YAML file, and --out', async () => {
+    const project = await makeProject();
+    const { code, out } = await runCli(['issues/july-2025.yaml', '--out', 'build'], project);
+    expect(code).toBe(0);
+    expect(out).toContain('build/july-2025/email.html');
+    expect(existsSync(path.join(project, 'build/july-2025/email.html'))).toBe(true);
+    expect(existsSync(path.join(project, 'dist'))).toBe(false);
+  });
+
+  it('--json prints a machine-readable summary whose sizes match the files', async () => {
+    const project = await makeProject();
+    const { code, out } = await runCli(['july-2025', '--json'], project);
+    expect(code).toBe(0);
+    const summary = JSON.parse(out) as { ok: boolean; files: Record<string, string>; bytes: Record<string, number>; gmailClipBytes: number; hash: string };
+    expect(summary.ok).toBe(true);
+    expect(summary.gmailClipBytes).toBe(102000);
+    expect(summary.hash).toMatch(/^[0-9a-f]{64}$/);
+    for (const kind of ['html', 'text', 'eml'] as const) {
+      const bytes = (await readFile(path.join(project, summary.files[kind]!))).length;
+      expect(summary.bytes[kind]).toBe(bytes);
+    }
+  });
+
+  it('--json reports failures as JSON too, with exit code 1', async () => {
+    const project = await makeProject();
+    const { code, out } = await runCli(['nope-2025', '--json'], project);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({ ok: false, error: { code: 'EISSUE_NOT_FOUND' } });
+  });
+
+  it('--help and --version exit 0', async () => {
+    const help = await runCli(['--help'], ROOT);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('Usage: build-issue [options] <issue>');
+    expect(help.out).toContain('--json');
+    const version = await runCli(['--version'], ROOT);
+    expect(version.code).toBe(0);
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(version.out.trim()).toBe(pkg.version);
+  });
+
+  it('exits 2 on usage errors: unknown option, missing issue, a name that is not an issue name', async () => {
+    for (const args of [['july-2025', '--bogus'], [], ['July 2025!']]) {
+      const { code, err } = await runCli(args, ROOT);
+      expect(code, args.join(' ')).toBe(2);
+      expect(err).toMatch(/error: /);
+    }
+  });
+});
+
+describe('the real bin (child process)', () => {
+  const bin = path.join(ROOT, 'bin', 'build-issue.js');
+
+  it('builds the July issue in a project folder, exit 0', async () => {
+    const project = await makeProject();
+    const { stdout } = await exec(process.execPath, [bin, 'july-2025'], { cwd: project });
+    expect(stdout).toMatch(/^Built july-2025 in \d+ ms/);
+    const html = await readFile(path.join(project, 'dist/july-2025/email.html'), 'utf8');
+    expect(html).toContain('LONDON ADOLESCENT SAFEGUARDING AND YOUTH JUSTICE NEWSLETTER');
+  });
+
+  it('prints a one-line error and no stack trace for a missing issue, exit 1', async () => {
+    const project = await makeProject();
+    const err = await exec(process.execPath, [bin, 'nope-2025'], { cwd: project, env: { ...process.env, DEBUG: '' } }).catch((e: { code: number; stderr: string }) => e);
+    expect(err).toMatchObject({ code: 1 });
+    const stderr = (err as { stderr: string }).stderr;
+    expect(stderr).toContain('error: issues/nope-2025.yaml: no such issue file');
+    expect(stderr).toContain('Issues in issues/: july-2025');
+    expect(stderr).not.toMatch(/^\s+at /m);
+    await rm(project, { recursive: true, force: true });
+  });
+});

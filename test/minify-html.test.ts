@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { minifyCss, minifyHtml } from '../src/render/minify-html.js';
+
+describe('minifyHtml', () => {
+  it("keeps Outlook's conditional comments and drops the others", () => {
+    const html = `<div>
+      <!-- a note -->
+      <!--[if mso | IE]><table role="presentation"><tr><td><![endif]-->
+      <!--[if !mso]><!--><p>not Outlook</p><!--<![endif]-->
+      <p>text</p>
+      <!--[if mso | IE]></td></tr></table><![endif]-->
+    </div>`;
+    expect(minifyHtml(html)).toBe(
+      '<div><!--[if mso | IE]><table role="presentation"><tr><td><![endif]--><!--[if !mso]><!--><p>not Outlook</p><!--<![endif]--><p>text</p><!--[if mso | IE]></td></tr></table><![endif]--></div>',
+    );
+  });
+
+  it('keeps the space between inline elements and words, which a reader sees', () => {
+    expect(minifyHtml('<p>Read <strong>this</strong>\n   <a href="x">now</a> ,  please</p>')).toBe('<p>Read <strong>this</strong> <a href="x">now</a> , please</p>');
+  });
+
+  it('drops the space between block and table tags', () => {
+    expect(minifyHtml('<table>\n <tr>\n  <td> <p>a</p> </td>\n </tr>\n</table>')).toBe('<table><tr><td><p>a</p></td></tr></table>');
+  });
+
+  it('minifies CSS in style blocks and attributes, keeping !important and media queries', () => {
+    expect(minifyHtml('<style type="text/css">\n  /* c */\n  @media (max-width: 480px) {\n    .a td { display: block !important; }\n  }\n</style><td style="color: #000; margin: 0 0 12px;">x</td>')).toBe(
+      '<style type="text/css">@media (max-width:480px){.a td{display:block !important}}</style><td style="color:#000;margin:0 0 12px">x</td>',
+    );
+  });
+
+  it('leaves <pre> alone', () => {
+    expect(minifyHtml('<pre>a\n   b</pre>')).toBe('<pre>a\n   b</pre>');
+  });
+
+  it('minifyCss keeps spaces inside values', () => {
+    expect(minifyCss('font-family: Arial, Helvetica, sans-serif; padding: 0 24px;')).toBe('font-family:Arial,Helvetica,sans-serif;padding:0 24px;');
+  });
+});
