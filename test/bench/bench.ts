@@ -4,7 +4,8 @@
  *  1. Cold: a new `build-issue july-2025` process against the bare `mjml` CLI
  *     compiling the same intermediate MJML, run alternately (pairs), so both see
  *     the same machine load. Reports medians and the median of per-pair ratios.
- *  2. Start-up alone: loading our bundle against loading mjml, same pairing.
+ *     1b: the same without build-issue's V8 code cache (a first run after install).
+ *  2. Start-up alone: `--version` of each CLI, same pairing.
  *  3. Warm: in-process rebuilds of the same issue (what --watch will do).
  *  4. Sizes of email.html, email.txt and email.eml.
  *
@@ -32,24 +33,24 @@ const median = (xs: number[]) => {
 };
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
-function timeRun(args: string[], cwd: string): number {
+function timeRun(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): number {
   const t = performance.now();
-  execFileSync(node, args, { cwd, stdio: 'ignore' });
+  execFileSync(node, args, { cwd, stdio: 'ignore', env });
   return performance.now() - t;
 }
 
-function paired(label: string, ours: string[], theirs: string[], theirLabel: string, cwd: string): void {
+function paired(label: string, ours: string[], theirs: string[], theirLabel: string, cwd: string, oursEnv?: NodeJS.ProcessEnv): void {
   const a: number[] = [];
   const b: number[] = [];
-  timeRun(ours, cwd); // one untimed run each, so the OS file cache is warm for both
+  timeRun(ours, cwd, oursEnv); // one untimed run each, so the OS file cache is warm for both
   timeRun(theirs, cwd);
   for (let i = 0; i < pairs; i++) {
     // Alternate which goes first, so neither always runs on a just-warmed CPU.
     if (i % 2) {
       b.push(timeRun(theirs, cwd));
-      a.push(timeRun(ours, cwd));
+      a.push(timeRun(ours, cwd, oursEnv));
     } else {
-      a.push(timeRun(ours, cwd));
+      a.push(timeRun(ours, cwd, oursEnv));
       b.push(timeRun(theirs, cwd));
     }
   }
@@ -75,12 +76,14 @@ async function main(): Promise<void> {
     root,
   );
   paired(
-    '2. Start-up only: loading build-issue\'s bundle vs loading mjml',
-    ['-e', `import(${JSON.stringify(path.join(root, 'lib', 'index.js'))})`],
-    ['-e', 'require("mjml")'],
-    'mjml load',
+    '1b. The same, without the V8 code cache that build-issue keeps after its first run',
+    [bin, 'july-2025', '--out', path.join(work, 'out')],
+    [mjmlCli, mjmlFile, '-o', path.join(work, 'mjml-cli.html')],
+    'mjml CLI',
     root,
+    { ...process.env, BUILD_ISSUE_NO_CODE_CACHE: '1' },
   );
+  paired('2. Start-up only: build-issue --version vs mjml --version', [bin, '--version'], [mjmlCli, '--version'], 'mjml CLI', root);
 
   const times: number[] = [];
   for (let i = 0; i < 3 + warmRuns; i++) {
