@@ -220,5 +220,13 @@ export type ButtonData = z.infer<typeof Button>;
 
 /** The issue schema as JSON Schema (draft 2020-12), for editors' autocompletion. */
 export function issueJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(IssueSchema, { io: 'input' }) as Record<string, unknown>;
+  return {
+    ...(z.toJSONSchema(IssueSchema, { io: 'input' }) as Record<string, unknown>),
+    title: 'LIIA newsletter issue',
+  };
+}
+
+/** issues/schema.json's exact text. */
+export function issueSchemaJsonText(): string {
+  return JSON.stringify(issueJsonSchema(), null, 2) + '\n';
 }
