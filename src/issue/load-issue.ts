@@ -56,7 +56,7 @@ export async function loadIssue(file: string, shownAs = file): Promise<LoadedIss
 /** Validate issue text. `file` is used only in messages. */
 export function parseIssue(source: string, file: string): Issue {
   return parseValidated(source, file, IssueSchema, 'EISSUE_INVALID', (data, doc, lineCounter) =>
-    checkMarkdownLinks(data, doc, lineCounter, file, source.split('\n')),
+    checkMarkdownLinks(data, doc, lineCounter, file, source),
   );
 }
 
@@ -82,7 +82,7 @@ export function parseValidated<S extends z.ZodType>(
     throw new NewsletterError(code, `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} to fix`, { problems });
   };
 
-  if (source.trim() === '' || doc.contents === null) {
+  if (source.trim() === '' || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     fail([{ where: `${file}:1:1`, message: 'the file is empty: start from an existing one (copy issues/july-2025.yaml) and change its content' }]);
   }
   if (doc.errors.length) {
@@ -98,11 +98,18 @@ export function parseValidated<S extends z.ZodType>(
   }
 
   const data = doc.toJS() as unknown;
-  const problems: Problem[] = [];
+  const problems: (Problem & { suggests?: string })[] = [];
   const result = schema.safeParse(data);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(...describeIssue(schema, issue, data, doc, at));
   }
+  // A misspelt key ("subjet") also leaves its field missing ("subject is required"):
+  // the first message already says both, so drop the second.
+  const suggested = new Set(problems.flatMap((pr) => (pr.suggests ? [pr.suggests] : [])));
+  for (let i = problems.length - 1; i >= 0; i--) {
+    if (problems[i]!.path && suggested.has(problems[i]!.path!) && problems[i]!.message.startsWith('is required')) problems.splice(i, 1);
+  }
+  for (const pr of problems) delete pr.suggests;
   if (extra) problems.push(...extra(data, doc, lineCounter));
   if (problems.length || !result.success) {
     // Report in file order, so the list reads top to bottom.
@@ -156,7 +163,7 @@ function valueAt(data: unknown, p: readonly PropertyKey[]): unknown {
   return v;
 }
 
-function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue, data: unknown, doc: Document, at: (o: number) => string): Problem[] {
+function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue, data: unknown, doc: Document, at: (o: number) => string): (Problem & { suggests?: string })[] {
   const p = issue.path;
   const where = (node = nodeAt(doc, p)) => (node?.range ? at(node.range[0]) : undefined);
   const field = schemaAt(root, p, data);
@@ -170,6 +177,7 @@ function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue, data: unknown, 
       return issue.keys.map((key) => {
         const guess = nearest(key, allowed);
         return {
+          suggests: guess && valueAt(data, [...p, guess]) === undefined ? formatPath([...p, guess]) : undefined,
           where: where(keyNode(doc, p, key)),
           path: formatPath([...p, key]),
           message: `is not a known field${guess ? `; did you mean "${guess}"?` : ''} Fields allowed here: ${allowed.join(', ')}`,
@@ -221,9 +229,12 @@ function lowerFirst(s: string): string {
 
 /**
  * Links inside Markdown fields: only https/http/mailto and in-email anchors.
- * `javascript:` and friends are rejected here, with the line they are on.
+ * `javascript:` and friends are rejected here, each at the place it is written:
+ * we look for the link's target, as the editor wrote it, in the field's source
+ * text (so this works for "|" and ">" blocks and quoted strings alike, and a
+ * target written twice is reported twice, at each place).
  */
-function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCounter, file: string, lines: string[]): Problem[] {
+function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCounter, file: string, source: string): Problem[] {
   const problems: Problem[] = [];
   const visit = (v: unknown, p: PropertyKey[]): void => {
     if (Array.isArray(v)) v.forEach((item, i) => visit(item, [...p, i]));
@@ -238,23 +249,41 @@ function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCount
     const bad = markdownLinks(text).filter((l) => !isAllowedLink(l.href));
     if (!bad.length) return [];
     const node = doc.getIn(p, true) as YamlNode | undefined;
+    const [start, end] = node?.range ?? [0, 0];
+    const raw = source.slice(start, end);
+    const searchFrom = new Map<string, number>();
     return bad.map((l) => {
-      let where = file;
-      if (node?.range) {
-        const start = lineCounter.linePos(node.range[0]);
-        const isBlock = isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED');
-        const line = isBlock ? start.line + 1 + l.line : start.line;
-        const srcLine = lines[line - 1] ?? '';
-        const col = Math.max(0, srcLine.indexOf(l.href)) + 1;
-        where = `${file}:${line}:${col}`;
+      const written = safeDecode(l.href);
+      const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(written)?.[0];
+      let where = node?.range ? at(start) : file;
+      for (const needle of [written, l.href, scheme].filter((n): n is string => Boolean(n))) {
+        const i = raw.indexOf(needle, searchFrom.get(needle) ?? 0);
+        if (i >= 0) {
+          searchFrom.set(needle, i + needle.length);
+          where = at(start + i);
+          break;
+        }
       }
       return {
         where,
         path: formatPath(p),
-        message: `link "${l.text}" goes to "${l.href}", which is not allowed: use an absolute https:// link, a mailto: address, or #anchor of a section`,
+        message: `link "${l.text}" goes to "${written}", which is not allowed: use an absolute https:// link, a mailto: address, or #anchor of a section`,
       };
     });
   };
+  const at = (offset: number) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
   visit(data, []);
   return problems;
+}
+
+/** markdown-it percent-encodes link targets; show the editor what they wrote. */
+function safeDecode(href: string): string {
+  try {
+    return decodeURI(href);
+  } catch {
+    return href;
+  }
 }

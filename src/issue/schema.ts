@@ -65,6 +65,9 @@ const Contents = z
   .min(1)
   .describe('The entry for this section in the contents list; leave out to keep the section out of the list');
 
+/** The fields of every section that has a heading and may appear in the contents list. */
+const headed = { id: Id.optional(), heading: Heading, contents: Contents.optional() };
+
 export const sectionSchemas = {
   letter: z
     .strictObject({
@@ -91,9 +94,7 @@ export const sectionSchemas = {
   article: z
     .strictObject({
       kind: z.literal('article'),
-      id: Id.optional(),
-      heading: Heading,
-      contents: Contents.optional(),
+      ...headed,
       subheading: z.string().trim().min(1).optional().describe('A second-level heading under the section heading'),
       body: Markdown,
       image: Image.optional(),
@@ -105,9 +106,7 @@ export const sectionSchemas = {
   tiles: z
     .strictObject({
       kind: z.literal('tiles'),
-      id: Id.optional(),
-      heading: Heading,
-      contents: Contents.optional(),
+      ...headed,
       intro: Markdown.optional(),
       columns: z.number().int().min(1).max(4).default(3).describe('Tiles per row on a wide screen (phones show one per row); default 3'),
       numbered: z.boolean().default(true).describe('Show "1.", "2."... before each tile label; default true'),
@@ -150,9 +149,7 @@ export const sectionSchemas = {
   partners: z
     .strictObject({
       kind: z.literal('partners'),
-      id: Id.optional(),
-      heading: Heading,
-      contents: Contents.optional(),
+      ...headed,
       intro: Markdown.optional(),
       cards: z
         .array(
@@ -169,9 +166,7 @@ export const sectionSchemas = {
   notice: z
     .strictObject({
       kind: z.literal('notice'),
-      id: Id.optional(),
-      heading: Heading,
-      contents: Contents.optional(),
+      ...headed,
       body: Markdown,
     })
     .describe('A short notice: heading and a few lines (members area, get in touch)'),

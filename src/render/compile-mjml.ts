@@ -40,13 +40,16 @@ export async function compileMjml(rendered: RenderedMjml): Promise<string> {
 }
 
 function mjmlError(issues: MjmlIssue[], rendered: RenderedMjml, cause: unknown): NewsletterError {
-  const problems: Problem[] = issues.map((i) => {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const i of issues) {
     const at = locate(rendered.spans, i.line);
-    return {
-      where: at ? `${at.name}:${at.line}` : `line ${i.line} of the rendered MJML`,
-      message: `<${i.tagName}>: ${i.message}`,
-    };
-  });
+    const problem = { where: at ? `${at.name}:${at.line}` : `line ${i.line} of the rendered MJML`, message: `<${i.tagName}>: ${i.message}` };
+    // A partial used by several sections repeats its fault once per use: report it once.
+    const key = `${problem.where} ${problem.message}`;
+    if (!seen.has(key)) problems.push(problem);
+    seen.add(key);
+  }
   return new NewsletterError('EMJML', `MJML rejected the email: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the templates`, {
     problems,
     hint: 'Fix the partial named; the MJML reference at documentation.mjml.io lists each tag\'s attributes and where it may go.',

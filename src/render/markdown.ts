@@ -27,11 +27,10 @@ function createMarkdown(): MarkdownIt {
 
 const md = createMarkdown();
 
-/** A link found in Markdown, with the source line it sits on (0-based, within the text). */
+/** A link found in Markdown: its target (as markdown-it normalised it) and its text. */
 export interface MarkdownLink {
   href: string;
   text: string;
-  line: number;
 }
 
 /** Every link in a Markdown text, for validation and reports. */
@@ -39,13 +38,11 @@ export function markdownLinks(source: string): MarkdownLink[] {
   const links: MarkdownLink[] = [];
   for (const block of md.parse(source, {})) {
     if (block.type !== 'inline' || !block.children) continue;
-    const line = block.map?.[0] ?? 0;
     let open: { href: string; text: string } | undefined;
     for (const t of block.children) {
       if (t.type === 'link_open') open = { href: String(t.attrGet('href') ?? ''), text: '' };
       else if (t.type === 'link_close' && open) {
-        const lineOffset = source.split('\n').slice(line).findIndex((l) => l.includes(open!.href));
-        links.push({ ...open, line: line + Math.max(0, lineOffset) });
+        links.push(open);
         open = undefined;
       } else if (open) open.text += t.content;
     }

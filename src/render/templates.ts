@@ -69,6 +69,12 @@ export function templateError(err: unknown, name: string): NewsletterError {
       cause: err,
     });
   }
+  if (/got 'EOF'/.test(raw)) {
+    return new NewsletterError('ETEMPLATE', `${name}: a block is opened but never closed: each {{#if ...}}, {{#each ...}} and {{#unless ...}} needs its {{/if}}, {{/each}} or {{/unless}}`, {
+      hint: 'Find the block that has no closing tag and add it.',
+      cause: err,
+    });
+  }
   return new NewsletterError('ETEMPLATE', `${name}${parse ? `:${parse[1]}` : ''} the template does not compile: ${raw.split('\n').filter(Boolean).slice(-1)[0] ?? raw}`, {
     hint: 'Fix the Handlebars syntax ({{field}}, {{{html}}}, {{#if x}}...{{/if}}, {{#each list}}...{{/each}}).',
     cause: err,
