@@ -365,8 +365,8 @@ describe('links that are not allowed', () => {
       const { err } = await failingBuild(await projectWith(fixture), ['july-2025']);
       const lines = problemLines(err);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^  ${escape(ISSUE)}:${line}:${colOf(fixture, line, href)} ${escape(fieldPath)} link "[^"]+" goes to "${escape(href)}", `));
-      expect(lines[0]).toContain('which is not allowed: use an absolute https:// link, a mailto: address, or #anchor of a section');
+      expect(lines[0]).toMatch(new RegExp(`^  ${escape(ISSUE)}:${line}:${colOf(fixture, line, href)} ${escape(fieldPath)} link "[^"]+" goes to "${escape(href)}": `));
+      expect(lines[0]).toContain(': only https://, http:// and mailto: links can go in an email');
 
       const error = parseError(fixture);
       expectCode(error, 'EISSUE_INVALID');
@@ -379,7 +379,7 @@ describe('links that are not allowed', () => {
     const { err } = await failingBuild(await projectWith(fixture), ['july-2025']);
     const line = lineOf(fixture, 'javascript:alert(1)');
     expect(problemLines(err)).toEqual([
-      `  ${ISSUE}:${line}:${colOf(fixture, line, '"javascript:')} sections[${sectionIndexAt(fixture, line)}].image.href must be an absolute https://, http:// or mailto: link ("javascript:alert(1)"): where the image links to, if it is clickable: an absolute https:// link`,
+      `  ${ISSUE}:${line}:${colOf(fixture, line, '"javascript:')} sections[${sectionIndexAt(fixture, line)}].image.href uses a scheme that cannot go in an email (only https://, http:// and mailto:) ("javascript:alert(1)"): where the image links to, if it is clickable: an absolute https:// link`,
     ]);
   });
 
@@ -393,7 +393,7 @@ describe('links that are not allowed', () => {
     const line = lineOf(fixture, 'javascript:alert(1)');
     const n = sectionIndexAt(fixture, line);
     expect(problemLines(err)).toEqual([
-      `  ${ISSUE}:${line}:${colOf(fixture, line, '"javascript:')} sections[${n}].button.href must be an absolute https://, http:// or mailto: link ("javascript:alert(1)"): an absolute link starting https:// (or mailto: for an email address)`,
+      `  ${ISSUE}:${line}:${colOf(fixture, line, '"javascript:')} sections[${n}].button.href uses a scheme that cannot go in an email (only https://, http:// and mailto:) ("javascript:alert(1)"): an absolute link starting https:// (or mailto: for an email address)`,
     ]);
     expect(parseError(fixture).problems).toMatchObject([{ path: `sections[${n}].button.href` }]);
   });

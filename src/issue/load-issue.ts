@@ -8,9 +8,9 @@ import path from 'node:path';
 import { LineCounter, parseDocument, isMap, isScalar, isPair, type Document, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod';
 import { NewsletterError, type Problem } from '../errors.js';
-import { IssueSchema, SECTION_KINDS, type Issue } from './schema.js';
+import { IssueSchema, SECTION_KINDS, hasForbiddenScheme, type Issue } from './schema.js';
 import { allowedKeys, nearest, schemaAt } from './schema-walk.js';
-import { isAllowedLink, markdownLinks } from '../render/markdown.js';
+import { markdownLinks } from '../render/markdown.js';
 
 /** Fields that hold Markdown, where links are checked. */
 const MARKDOWN_FIELDS = new Set(['body', 'closing', 'intro', 'description']);
@@ -20,8 +20,22 @@ export interface LoadedIssue {
   issue: Issue;
   /** The file it came from, as given. */
   file: string;
+  /** The file as shown in messages (relative to the project). */
+  shownAs: string;
   /** The file's text, for reports that quote it. */
   source: string;
+  /** Where a field is in the file: `{ file, line, col, path }`, or undefined if it is not there. */
+  locate(path: readonly (string | number)[]): SourcePosition | undefined;
+  /** Where `needle` is written inside the field at `path` (its `occurrence`-th appearance, from 0). */
+  locateIn(path: readonly (string | number)[], needle: string, occurrence?: number): SourcePosition | undefined;
+}
+
+/** A place in a source file. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  col: number;
+  path: string;
 }
 
 /** `sections[4].image.alt` */
@@ -50,12 +64,42 @@ export async function loadIssue(file: string, shownAs = file): Promise<LoadedIss
     }
     throw new NewsletterError('EISSUE_NOT_FOUND', `${shownAs}: cannot read the issue file (${(err as Error).message})`, { cause: err });
   }
-  return { issue: parseIssue(source, shownAs), file, source };
+  const { data, doc, lineCounter } = parseIssueDocument(source, shownAs);
+  const position = (offset: number, p: readonly (string | number)[]): SourcePosition => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { file: shownAs, line, col, path: formatPath(p) };
+  };
+  const nodeRange = (p: readonly (string | number)[]) => (doc.getIn(p as unknown[], true) as YamlNode | undefined)?.range ?? undefined;
+  return {
+    issue: data,
+    file,
+    shownAs,
+    source,
+    locate: (p) => {
+      const range = nodeRange(p);
+      return range ? position(range[0], p) : undefined;
+    },
+    locateIn: (p, needle, occurrence = 0) => {
+      const range = nodeRange(p);
+      if (!range) return undefined;
+      const raw = source.slice(range[0], range[1]);
+      let i = -1;
+      for (let n = 0; n <= occurrence; n++) {
+        i = raw.indexOf(needle, i + 1);
+        if (i < 0) return position(range[0], p);
+      }
+      return position(range[0] + i, p);
+    },
+  };
 }
 
 /** Validate issue text. `file` is used only in messages. */
 export function parseIssue(source: string, file: string): Issue {
-  return parseValidated(source, file, IssueSchema, 'EISSUE_INVALID', (data, doc, lineCounter) =>
+  return parseIssueDocument(source, file).data;
+}
+
+function parseIssueDocument(source: string, file: string) {
+  return parseValidatedDocument(source, file, IssueSchema, 'EISSUE_INVALID', (data, doc, lineCounter) =>
     checkMarkdownLinks(data, doc, lineCounter, file, source),
   );
 }
@@ -72,6 +116,17 @@ export function parseValidated<S extends z.ZodType>(
   code: 'EISSUE_INVALID' | 'ECONFIG',
   extra?: (data: unknown, doc: Document, lineCounter: LineCounter) => Problem[],
 ): z.output<S> {
+  return parseValidatedDocument(source, file, schema, code, extra).data;
+}
+
+/** parseValidated, also returning the YAML document and its line counter (for later positions). */
+function parseValidatedDocument<S extends z.ZodType>(
+  source: string,
+  file: string,
+  schema: S,
+  code: 'EISSUE_INVALID' | 'ECONFIG',
+  extra?: (data: unknown, doc: Document, lineCounter: LineCounter) => Problem[],
+): { data: z.output<S>; doc: Document; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): string => {
@@ -116,7 +171,7 @@ export function parseValidated<S extends z.ZodType>(
     problems.sort((a, b) => lineOf(a) - lineOf(b));
     fail(problems);
   }
-  return result.data as z.output<S>;
+  return { data: result.data as z.output<S>, doc, lineCounter };
 }
 
 function lineOf(p: Problem): number {
@@ -213,6 +268,7 @@ function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue, data: unknown, 
       return [{ where: where(), path: pathText, message: `must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : ''}${hint}` }];
     case 'invalid_value':
       return [{ where: where(), path: pathText, message: `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}${hint}` }];
+    case 'custom':
     case 'invalid_format': {
       const shown = typeof value === 'string' ? ` ("${value.length > 60 ? value.slice(0, 57) + '...' : value}")` : '';
       const msg = issue.message.startsWith('Invalid') ? `is not in the right form${shown}` : `${issue.message}${shown}`;
@@ -228,8 +284,8 @@ function lowerFirst(s: string): string {
 }
 
 /**
- * Links inside Markdown fields: only https/http/mailto and in-email anchors.
- * `javascript:` and friends are rejected here, each at the place it is written:
+ * Links inside Markdown fields: a scheme other than https/http/mailto
+ * (`javascript:` and friends) is rejected here, each at the place it is written:
  * we look for the link's target, as the editor wrote it, in the field's source
  * text (so this works for "|" and ">" blocks and quoted strings alike, and a
  * target written twice is reported twice, at each place).
@@ -246,7 +302,7 @@ function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCount
     }
   };
   const linksIn = (text: string, p: PropertyKey[]): Problem[] => {
-    const bad = markdownLinks(text).filter((l) => !isAllowedLink(l.href));
+    const bad = markdownLinks(text).filter((l) => hasForbiddenScheme(safeDecode(l.href)));
     if (!bad.length) return [];
     const node = doc.getIn(p, true) as YamlNode | undefined;
     const [start, end] = node?.range ?? [0, 0];
@@ -267,7 +323,7 @@ function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCount
       return {
         where,
         path: formatPath(p),
-        message: `link "${l.text}" goes to "${written}", which is not allowed: use an absolute https:// link, a mailto: address, or #anchor of a section`,
+        message: `link "${l.text}" goes to "${written}": only https://, http:// and mailto: links can go in an email (other schemes can run code or fetch files). Use the page's https:// address`,
       };
     });
   };

@@ -11,12 +11,25 @@ import * as z from 'zod';
 /** Schemes a link may use. Anything else (javascript:, data:, file:...) is rejected. */
 export const LINK_SCHEMES = ['https:', 'http:', 'mailto:'] as const;
 
-const linkPattern = /^(https?:\/\/[^\s/$.?#][^\s]*|mailto:[^\s@]+@[^\s@]+)$/i;
+/**
+ * True when a link target names a scheme other than https:, http: or mailto:
+ * (javascript:, data:, vbscript:, file:...). Those are refused when the issue is
+ * loaded, for safety. Targets without a scheme ("#", "", "www.x.org", "{{url}}")
+ * are not dangerous, just broken: the checks report them, and the build still
+ * writes its files so the editors can look.
+ */
+export function hasForbiddenScheme(href: string): boolean {
+  const scheme = /^\s*([a-z][a-z0-9+.-]*):/i.exec(href)?.[1]?.toLowerCase();
+  return scheme !== undefined && !(LINK_SCHEMES as readonly string[]).includes(`${scheme}:`);
+}
 
-/** An absolute link: https://, http:// or mailto:. */
+/**
+ * A link. Only the scheme is enforced here (for safety); a placeholder such as "#"
+ * or "" passes, and the checks report it as an error, so a draft still builds.
+ */
 export const Href = z
   .string()
-  .regex(linkPattern, { message: 'must be an absolute https://, http:// or mailto: link' })
+  .refine((h) => !hasForbiddenScheme(h), { message: 'uses a scheme that cannot go in an email (only https://, http:// and mailto:)' })
   .describe('An absolute link starting https:// (or mailto: for an email address)');
 
 /** Markdown text: paragraphs, **bold**, *italic*, [links](https://...), bullet lists. Raw HTML is shown as text. */
@@ -29,7 +42,7 @@ export const Image = z
   .strictObject({
     src: z
       .string()
-      .regex(/^https:\/\/[^\s]+$/i, { message: 'must be an absolute https:// URL' })
+      .regex(/^https?:\/\/[^\s]+$/i, { message: 'must be an absolute https:// URL' })
       .describe('The image address: an absolute https:// URL, so every email client can load it'),
     alt: z
       .string()

@@ -6,15 +6,8 @@
  */
 import markdownIt from 'markdown-it';
 import type { MarkdownIt } from 'markdown-it';
-import { LINK_SCHEMES } from '../issue/schema.js';
 
-/** Link targets a Markdown link may have: the schemes above, or an in-email anchor. */
-export function isAllowedLink(href: string): boolean {
-  if (/^#[A-Za-z][\w-]*$/.test(href)) return true;
-  const scheme = /^([a-z][a-z0-9+.-]*:)/i.exec(href)?.[1]?.toLowerCase();
-  if (!scheme || !(LINK_SCHEMES as readonly string[]).includes(scheme)) return false;
-  return scheme === 'mailto:' ? /^mailto:[^\s@]+@[^\s@]+$/i.test(href) : /^https?:\/\/[^\s/$.?#][^\s]*$/i.test(href);
-}
+export { hasForbiddenScheme } from '../issue/schema.js';
 
 function createMarkdown(): MarkdownIt {
   const md = markdownIt({ html: false, linkify: false, typographer: false, breaks: false });

@@ -1,0 +1,56 @@
+/**
+ * Pre-send checks: shared types. A rule looks at the built email (and the issue it
+ * came from) and returns findings; `where` points at the YAML when the problem comes
+ * from the issue file, otherwise at an excerpt of the HTML.
+ */
+import type { Config } from '../config.js';
+import type { Issue } from '../issue/schema.js';
+
+export type Severity = 'error' | 'warning';
+
+/** Where a finding comes from: a place in a file (and field), or an excerpt of the HTML. */
+export interface Where {
+  /** File shown to the user, relative to the project: issues/july-2025.yaml */
+  file?: string;
+  line?: number;
+  col?: number;
+  /** Field path in the issue (or config) file: sections[4].image.alt */
+  path?: string;
+  /** A short excerpt of the HTML or text, when the problem is not in a file we own. */
+  excerpt?: string;
+}
+
+export interface Finding {
+  /** The rule's id, as used in config to turn it off or re-level it. */
+  rule: string;
+  severity: Severity;
+  /** What is wrong and how to fix it. */
+  message: string;
+  where?: Where;
+}
+
+/** Everything a rule may look at. */
+export interface CheckContext {
+  issue: Issue;
+  config: Config;
+  /** The issue file as shown to the user (relative path). */
+  issueFile: string;
+  /** The final email HTML, as written to email.html. */
+  html: string;
+  /** The plain-text part, as written to email.txt. */
+  text: string;
+  /** The complete message, as written to email.eml. */
+  eml: Buffer;
+  /** The YAML position of a field of the issue, by path; undefined when it is not in the file. */
+  locate(path: readonly (string | number)[]): Where | undefined;
+  /** The position of `needle` inside the field at `path` (for a link inside Markdown). */
+  locateIn(path: readonly (string | number)[], needle: string, occurrence?: number): Where | undefined;
+}
+
+export interface Rule {
+  /** Stable id, kebab-case: "size", "links", "contrast"... */
+  id: string;
+  /** One line: what the rule protects against. */
+  description: string;
+  run(ctx: CheckContext): Finding[] | Promise<Finding[]>;
+}
