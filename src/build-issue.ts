@@ -9,7 +9,8 @@
  *  6. Minify, keeping Outlook's conditional comments
  *  7. Plain-text alternative
  *  8. The .eml (multipart/alternative)
- *  9. Write dist/<slug>/ atomically (unless `write: false`)
+ *  9. Check: what would go wrong in recipients' inboxes (findings, not exceptions)
+ * 10. Write dist/<slug>/ atomically, report.json included (unless `write: false`)
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -25,6 +26,7 @@ import { renderMjml } from './render/render-mjml.js';
 import { loadTemplates } from './render/templates.js';
 import { toPlainText } from './render/to-plain-text.js';
 import { writeOutputDir } from './output/write-output.js';
+import { runChecks, type CheckReport, type Rule } from './check/index.js';
 
 /** Gmail clips an HTML part larger than this and hides the rest, footer included. */
 export const GMAIL_CLIP_BYTES = 102_000;
@@ -42,6 +44,12 @@ export interface BuildOptions {
   configFile?: string;
   /** The message's Date header. @default now */
   date?: Date;
+  /** Run the checks. @default true */
+  check?: boolean;
+  /** Rules to run besides the standard ones (online link check, spam score...). */
+  extraRules?: readonly Rule[];
+  /** Notes about the checks to show in the report. */
+  checkNotes?: string[];
 }
 
 export interface BuildResult {
@@ -51,7 +59,9 @@ export interface BuildResult {
   config: Config;
   /** The folder written, or that would be written. */
   dir: string;
-  files: { html: string; text: string; eml: string };
+  files: { html: string; text: string; eml: string; report: string };
+  /** The checks' findings; empty when `check: false`. */
+  report: CheckReport;
   mjml: string;
   html: string;
   text: string;
@@ -122,10 +132,25 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     messageId: `<${slug}.${hash.slice(0, 16)}@${senderDomain(config)}>`,
   });
 
-  // 9. Write
-  const files = { html: path.join(dir, 'email.html'), text: path.join(dir, 'email.txt'), eml: path.join(dir, 'email.eml') };
+  // 9. Check
+  const report: CheckReport =
+    options.check === false
+      ? { findings: [], counts: { error: 0, warning: 0 }, off: [], accepted: [], notes: [], links: [] }
+      : await runChecks(
+          { issue, config, issueFile: loaded.shownAs, html, text, eml, locate: loaded.locate, locateIn: loaded.locateIn },
+          { extraRules: options.extraRules, notes: options.checkNotes },
+        );
+
+  // 10. Write
+  const files = {
+    html: path.join(dir, 'email.html'),
+    text: path.join(dir, 'email.txt'),
+    eml: path.join(dir, 'email.eml'),
+    report: path.join(dir, 'report.json'),
+  };
   if (options.write !== false) {
-    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml });
+    const reportJson = JSON.stringify({ slug, hash, ...report }, null, 2) + '\n';
+    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml, 'report.json': reportJson });
   }
   return {
     slug,
@@ -134,6 +159,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     config,
     dir,
     files,
+    report,
     mjml: rendered.mjml,
     html,
     text,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { buildIssue, GMAIL_CLIP_BYTES, type BuildResult } from './build-issue.js';
 import { NewsletterError, formatProblem } from './errors.js';
+import { formatReport } from './check/index.js';
 
 /** Exit codes, one table: 0 ok, 1 the build failed, 2 the command was used wrongly. */
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -45,6 +46,7 @@ function summary(r: BuildResult, cwd: string): string {
     `  ${rel(r.files.html).padEnd(width)}  ${kb(r.bytes.html).padStart(8)}  (${clip})`,
     `  ${rel(r.files.text).padEnd(width)}  ${kb(r.bytes.text).padStart(8)}`,
     `  ${rel(r.files.eml).padEnd(width)}  ${kb(r.bytes.eml).padStart(8)}`,
+    `  ${rel(r.files.report).padEnd(width)}  (check findings)`,
     '',
   ].join('\n');
 }
@@ -80,13 +82,17 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
     .helpOption('-h, --help', 'show this help')
     .argument('<issue>', 'the issue name (july-2025 for issues/july-2025.yaml) or a path to a .yaml file')
     .option('-o, --out <dir>', 'write into <dir>/<issue>/ instead of dist/<issue>/')
-    .option('--json', 'print a machine-readable summary (JSON) instead of text')
+    .option('--json', 'print a machine-readable summary (JSON) instead of text, findings included')
+    .option('--check', 'print the full check report (every finding and every link), not just the summary')
+    .option('--allow-errors', 'exit 0 even when the checks find errors (the files are written either way)')
     .showHelpAfterError('(run build-issue --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .action(async (issue: string, opts: { out?: string; json?: boolean }) => {
+    .action(async (issue: string, opts: { out?: string; json?: boolean; check?: boolean; allowErrors?: boolean }) => {
       json = Boolean(opts.json);
       const result = await buildIssue(issue, { root: io.cwd, outDir: opts.out ? path.resolve(io.cwd, opts.out) : undefined });
+      const blocked = result.report.counts.error > 0 && !opts.allowErrors;
+      if (blocked) exitCode = ExitCode.FAILED;
       if (json) {
         io.out(
           JSON.stringify(
@@ -99,12 +105,26 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
               gmailClipBytes: GMAIL_CLIP_BYTES,
               hash: result.hash,
               ms: Math.round(result.ms),
+              checks: {
+                counts: result.report.counts,
+                findings: result.report.findings,
+                accepted: result.report.accepted,
+                off: result.report.off,
+                notes: result.report.notes,
+                ...(opts.check ? { links: result.report.links } : {}),
+              },
             },
             null,
             2,
           ) + '\n',
         );
-      } else io.out(summary(result, io.cwd));
+      } else {
+        io.out(summary(result, io.cwd));
+        io.out('\n' + formatReport(result.report, { full: opts.check, max: 10 }));
+        if (blocked) {
+          io.err(`\nerror: the checks found ${result.report.counts.error} error${result.report.counts.error === 1 ? '' : 's'}: fix them before sending (the files are written, to look at). --allow-errors exits 0 anyway.\n`);
+        }
+      }
     });
 
   try {

@@ -8,12 +8,21 @@ import * as z from 'zod';
 import { NewsletterError } from './errors.js';
 import { Href, Image } from './issue/schema.js';
 import { parseValidated } from './issue/load-issue.js';
+import { CHECK_RULE_IDS } from './check/rule-ids.js';
 
 const Email = z.email().describe('An email address, e.g. liiateam@londoncouncils.gov.uk');
 const Colour = z
   .string()
   .regex(/^#[0-9a-f]{6}$/i, { message: 'must be a colour as #rrggbb' })
   .describe('A colour as #rrggbb');
+
+
+const CheckSetting = z
+  .strictObject({
+    level: z.enum(['off', 'warning', 'error']).describe('off, warning or error'),
+    reason: z.string().trim().min(1).describe('Why this team changes the rule: shown in every report'),
+  })
+  .describe('A rule turned off or re-levelled, with the reason');
 
 export const ConfigSchema = z
   .strictObject({
@@ -58,6 +67,10 @@ export const ConfigSchema = z
           .describe('Brand colours; keep text at 4.5:1 contrast or more against its background'),
       })
       .describe('Brand: logo, website, fonts and colours'),
+    checks: z
+      .partialRecord(z.enum(CHECK_RULE_IDS), CheckSetting)
+      .optional()
+      .describe(`Check rules turned off or re-levelled, each with a reason. Rules: ${CHECK_RULE_IDS.join(', ')}`),
   })
   .describe('Newsletter settings');
 

@@ -256,7 +256,7 @@ describe('unknown keys', () => {
     const fixture = replaceOnce(july, 'subject: "July', 'subjet: "July');
     const { err } = await failingBuild(await projectWith(fixture), ['july-2025']);
     expect(problemLines(err)).toContain(
-      `  ${at(fixture, 'subjet:')} subjet is not a known field; did you mean "subject"? Fields allowed here: title, masthead, label, date, subject, preheader, sections`,
+      `  ${at(fixture, 'subjet:')} subjet is not a known field; did you mean "subject"? Fields allowed here: title, masthead, label, date, subject, preheader, sections, accept`,
     );
     // "subject is required" would only repeat the suggestion, so it is not said again.
     expect(err).not.toMatch(/subject is required/);

@@ -7,6 +7,7 @@
  * `templates/sections/<kind>.mjml.hbs`.
  */
 import * as z from 'zod';
+import { CHECK_RULE_IDS } from '../check/rule-ids.js';
 
 /** Schemes a link may use. Anything else (javascript:, data:, file:...) is rejected. */
 export const LINK_SCHEMES = ['https:', 'http:', 'mailto:'] as const;
@@ -217,6 +218,16 @@ export const IssueSchema = z
       .min(1)
       .describe('The preview line inboxes show after the subject; say something the subject does not'),
     sections: z.array(Section).min(1).describe('The sections of the email, in order; each has a "kind"'),
+    accept: z
+      .array(
+        z.strictObject({
+          rule: z.enum(CHECK_RULE_IDS).describe('The rule whose warning is accepted, as the report names it: [link-text]'),
+          path: z.string().trim().min(1).describe('The field the warning points at, as the report shows it: sections[10].body'),
+          reason: z.string().trim().min(1).describe('Why the warning stays: shown in every report'),
+        }),
+      )
+      .optional()
+      .describe('Check warnings the editors have read and accept for this issue, each with its reason'),
   })
   .describe('One issue of the newsletter');
 

@@ -1,0 +1,114 @@
+/**
+ * Links: every link must work in every client and say where it goes.
+ *  - "links": only absolute https: and mailto: (http: warns); "#", "", leftover
+ *    {{...}}, relative links, #anchors that no section has, and bad mailto: are errors.
+ *  - "link-text": link text that says nothing out of context ("click here", "here",
+ *    "read more") or shows one address while going to another domain warns.
+ * Both read the issue's link inventory, so each finding points at the YAML line.
+ */
+import { htmlIds, inventory, type LinkEntry } from './inventory.js';
+import type { CheckContext, Finding, Rule } from './types.js';
+
+const VAGUE = new Set(['click here', 'here', 'read more', 'more', 'click', 'link', 'this', 'this link', 'learn more', 'more info', 'find out more', 'go']);
+
+function linkProblem(l: LinkEntry, ids: Set<string>): { severity: 'error' | 'warning'; message: string } | undefined {
+  const href = l.href.trim();
+  const what = `${l.kind === 'text' ? 'link' : l.kind} "${l.text}"`;
+  if (href === '') return { severity: 'error', message: `${what} has no address: give it the https:// address of the page it should open` };
+  if (href === '#') return { severity: 'error', message: `${what} goes to "#", a placeholder: replace it with the page's https:// address` };
+  if (/\{\{|\}\}|%7B%7B/i.test(href)) return { severity: 'error', message: `${what} goes to "${href}", a template placeholder that was never filled in` };
+  if (href.startsWith('#')) {
+    return ids.has(href.slice(1)) ? undefined : { severity: 'error', message: `${what} goes to "${href}", but no section of this issue has the id "${href.slice(1)}": use one of ${[...ids].map((i) => `#${i}`).join(', ')}` };
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(href)?.[1]?.toLowerCase();
+  if (scheme === 'https') {
+    try {
+      new URL(href);
+      return undefined;
+    } catch {
+      return { severity: 'error', message: `${what} goes to "${href}", which is not a valid address` };
+    }
+  }
+  if (scheme === 'mailto') {
+    return /^mailto:[^\s@?]+@[^\s@?]+\.[^\s@?]+(\?.*)?$/i.test(href) ? undefined : { severity: 'error', message: `${what} goes to "${href}", which is not a valid email address` };
+  }
+  if (scheme === 'http') return { severity: 'warning', message: `${what} goes to "${href}" over plain http: use https:// (most sites redirect, but some clients warn about http links)` };
+  if (scheme) return { severity: 'error', message: `${what} goes to "${href}": only https:// and mailto: links can go in an email` };
+  return { severity: 'error', message: `${what} goes to "${href}", which is not an absolute address: write it in full, starting https://` };
+}
+
+export const linksRule: Rule = {
+  id: 'links',
+  description: 'every link is an absolute https: or mailto: address, with no placeholders left',
+  run(ctx: CheckContext): Finding[] {
+    const ids = htmlIds(ctx.html);
+    const findings: Finding[] = [];
+    for (const l of inventory(ctx).links) {
+      const p = linkProblem(l, ids);
+      if (p) findings.push({ rule: 'links', ...p, where: l.where });
+    }
+    // Placeholders can also come from a template: look at the HTML itself.
+    for (const m of ctx.html.matchAll(/href="([^"]*)"/g)) {
+      const href = m[1]!;
+      if (href === '' || href === '#' || /\{\{|%7B%7B/i.test(href)) {
+        if (findings.some((f) => f.message.includes(`"${href}"`))) continue;
+        findings.push({ rule: 'links', severity: 'error', message: `a link in the email goes to "${href}": fix the template or field that produces it`, where: { excerpt: excerpt(ctx.html, m.index) } });
+      }
+    }
+    if (/\{\{[^}]*\}\}/.test(ctx.html.replace(/href="[^"]*"/g, ''))) {
+      const i = ctx.html.search(/\{\{[^}]*\}\}/);
+      findings.push({ rule: 'links', severity: 'error', message: 'the email contains a {{...}} placeholder that was never filled in', where: { excerpt: excerpt(ctx.html, i) } });
+    }
+    return findings;
+  },
+};
+
+function hostOf(s: string): string | undefined {
+  try {
+    return new URL(/^[a-z]+:\/\//i.test(s) ? s : `https://${s}`).hostname.replace(/^www\./, '').toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+export const linkTextRule: Rule = {
+  id: 'link-text',
+  description: 'link text says where the link goes, out of context too (screen readers list links on their own)',
+  run(ctx: CheckContext): Finding[] {
+    const findings: Finding[] = [];
+    for (const l of inventory(ctx).links) {
+      if (l.kind === 'image') continue; // the images rule checks the alt text of linked images
+      const text = l.text.trim().replace(/[.!:…]+$/, '').toLowerCase();
+      if (VAGUE.has(text)) {
+        findings.push({
+          rule: 'link-text',
+          severity: 'warning',
+          message: `link text "${l.text}" says nothing on its own (screen readers list links out of context): make the link words say where it goes, e.g. "the full report on GOV.UK"`,
+          where: l.where,
+        });
+        continue;
+      }
+      // Text that looks like an address must go to that address's site.
+      if (/^(https?:\/\/)?([a-z0-9-]+\.)+[a-z]{2,}(\/\S*)?$/i.test(l.text.trim()) && /^https?:/i.test(l.href)) {
+        const shown = hostOf(l.text.trim());
+        const real = hostOf(l.href);
+        if (shown && real && shown !== real && !real.endsWith(`.${shown}`)) {
+          findings.push({
+            rule: 'link-text',
+            severity: 'warning',
+            message: `link text "${l.text}" looks like an address on ${shown}, but the link goes to ${real}: spam filters and careful readers distrust that. Show the real address, or use words instead`,
+            where: l.where,
+          });
+        }
+      }
+    }
+    return findings;
+  },
+};
+
+/** Up to 120 characters of `html` around `index`, on one line. */
+export function excerpt(html: string, index: number, width = 120): string {
+  const start = Math.max(0, index - 30);
+  const text = html.slice(start, start + width).replace(/\s+/g, ' ');
+  return (start > 0 ? '…' : '') + text + (start + width < html.length ? '…' : '');
+}
