@@ -125,6 +125,8 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   // 8. The .eml
   const hash = createHash('sha256').update(html).update('\0').update(text).digest('hex');
   const eml = await buildEml(config, {
+    // The review copy is addressed to the editors; a send addresses each recipient.
+    to: config.editors,
     subject: issue.subject,
     html,
     text,

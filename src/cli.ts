@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { buildIssue, GMAIL_CLIP_BYTES, type BuildResult } from './build-issue.js';
 import { NewsletterError, formatProblem } from './errors.js';
 import { formatReport } from './check/index.js';
+import { extraRules } from './check/extra-rules.js';
 
 /** Exit codes, one table: 0 ok, 1 the build failed, 2 the command was used wrongly. */
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -83,14 +84,22 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
     .argument('<issue>', 'the issue name (july-2025 for issues/july-2025.yaml) or a path to a .yaml file')
     .option('-o, --out <dir>', 'write into <dir>/<issue>/ instead of dist/<issue>/')
     .option('--json', 'print a machine-readable summary (JSON) instead of text, findings included')
-    .option('--check', 'print the full check report (every finding and every link), not just the summary')
+    .option('--check', "run every check, SpamAssassin's score included, and print the full report with every link")
+    .option('--check-links', 'also fetch every link and image online and report those that fail or redirect')
     .option('--allow-errors', 'exit 0 even when the checks find errors (the files are written either way)')
     .showHelpAfterError('(run build-issue --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .action(async (issue: string, opts: { out?: string; json?: boolean; check?: boolean; allowErrors?: boolean }) => {
+    .action(async (issue: string, opts: { out?: string; json?: boolean; check?: boolean; checkLinks?: boolean; allowErrors?: boolean }) => {
       json = Boolean(opts.json);
-      const result = await buildIssue(issue, { root: io.cwd, outDir: opts.out ? path.resolve(io.cwd, opts.out) : undefined });
+      const extra = await extraRules({ spam: opts.check, checkLinks: opts.checkLinks });
+      if (!opts.check) extra.notes.push('SpamAssassin\'s score runs with --check; online link checks with --check-links.');
+      const result = await buildIssue(issue, {
+        root: io.cwd,
+        outDir: opts.out ? path.resolve(io.cwd, opts.out) : undefined,
+        extraRules: extra.rules,
+        checkNotes: extra.notes,
+      });
       const blocked = result.report.counts.error > 0 && !opts.allowErrors;
       if (blocked) exitCode = ExitCode.FAILED;
       if (json) {

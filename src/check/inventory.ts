@@ -48,8 +48,10 @@ export function inventory(ctx: Pick<CheckContext, 'issue' | 'config' | 'locate' 
       const href = safeDecode(l.href);
       const n = seen.get(href) ?? 0;
       seen.set(href, n + 1);
-      // Point at the target as written: "(https://...)" inside the Markdown.
-      links.push({ href, text: l.text, kind: 'text', where: ctx.locateIn(p, `(${href}`, n) ?? at(p) });
+      // Point at the target as written: "(https://...)" inside the Markdown, which markdown-it
+      // may have percent-encoded ("%20") or the editor may have (decoded above).
+      const where = [`(${href}`, `(${l.href}`, `(<${href}>`, href].reduce<Where | undefined>((found, needle) => found ?? ctx.locateIn(p, needle, n), undefined);
+      links.push({ href, text: l.text, kind: 'text', where: where ?? at(p) });
     }
   };
   const image = (img: ImageData | undefined, p: (string | number)[]) => {

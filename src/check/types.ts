@@ -43,7 +43,7 @@ export interface CheckContext {
   eml: Buffer;
   /** The YAML position of a field of the issue, by path; undefined when it is not in the file. */
   locate(path: readonly (string | number)[]): Where | undefined;
-  /** The position of `needle` inside the field at `path` (for a link inside Markdown). */
+  /** The position of `needle` inside the field at `path` (for a link inside Markdown); undefined if it is not written there. */
   locateIn(path: readonly (string | number)[], needle: string, occurrence?: number): Where | undefined;
 }
 

@@ -26,7 +26,7 @@ export interface LoadedIssue {
   source: string;
   /** Where a field is in the file: `{ file, line, col, path }`, or undefined if it is not there. */
   locate(path: readonly (string | number)[]): SourcePosition | undefined;
-  /** Where `needle` is written inside the field at `path` (its `occurrence`-th appearance, from 0). */
+  /** Where `needle` is written inside the field at `path` (its `occurrence`-th appearance, from 0); undefined if it is not there. */
   locateIn(path: readonly (string | number)[], needle: string, occurrence?: number): SourcePosition | undefined;
 }
 
@@ -86,7 +86,7 @@ export async function loadIssue(file: string, shownAs = file): Promise<LoadedIss
       let i = -1;
       for (let n = 0; n <= occurrence; n++) {
         i = raw.indexOf(needle, i + 1);
-        if (i < 0) return position(range[0], p);
+        if (i < 0) return undefined;
       }
       return position(range[0] + i, p);
     },

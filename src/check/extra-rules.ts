@@ -1,0 +1,46 @@
+/**
+ * The slower checks, chosen per run: SpamAssassin's score (about 1.3 s of Perl) and
+ * the client-support comparison run with --check; the online link check, which
+ * needs the network and other people's servers, only with --check-links. An
+ * ordinary build stays fast and offline; the full set runs before a send.
+ */
+import { inventory } from './inventory.js';
+import { checkLinksOnline, type CheckLinksOptions, type LinkTarget } from './links-online.js';
+import { spamAvailability, spamRule } from './spam.js';
+import type { Rule } from './types.js';
+
+export interface ExtraRuleOptions {
+  /** Run SpamAssassin (when installed). */
+  spam?: boolean;
+  /** Fetch every link and image. */
+  checkLinks?: boolean | CheckLinksOptions;
+}
+
+/** A rule that fetches every http(s) link and image of the issue and config. */
+export function linksOnlineRule(options: CheckLinksOptions = {}): Rule {
+  return {
+    id: 'links-online',
+    description: 'every link and image answers (fetched online)',
+    run(ctx) {
+      const { links, images } = inventory(ctx);
+      const targets: LinkTarget[] = [
+        ...links.map((l) => ({ url: l.href, kind: 'link' as const, where: l.where })),
+        ...images.map((i) => ({ url: i.image.src, kind: 'image' as const, where: i.where })),
+      ];
+      return checkLinksOnline(targets, options);
+    },
+  };
+}
+
+/** The extra rules to run, and a note for each one that cannot run here. */
+export async function extraRules(options: ExtraRuleOptions): Promise<{ rules: Rule[]; notes: string[] }> {
+  const rules: Rule[] = [];
+  const notes: string[] = [];
+  if (options.spam) {
+    const spam = await spamAvailability();
+    if (spam.available) rules.push(spamRule);
+    else notes.push(spam.reason);
+  }
+  if (options.checkLinks) rules.push(linksOnlineRule(typeof options.checkLinks === 'object' ? options.checkLinks : {}));
+  return { rules, notes };
+}
