@@ -77,23 +77,30 @@ function applyLevels(raw: Finding[], config: Config, rules: readonly Rule[], not
   findings.sort((a, b) => rank(a) - rank(b));
 
   // The issue's own acceptances: a warning the editors have read, kept with their reason.
-  // Errors cannot be accepted here (fix them, or re-level the rule in config).
+  // Errors cannot be accepted here: fix them, or re-level the rule in config.
   const accepted: (Finding & { reason: string })[] = [];
   ctx.issue.accept?.forEach((a, i) => {
-    const matches = findings.filter((f) => f.severity === 'warning' && f.rule === a.rule && f.where?.path === a.path);
-    if (!matches.length) {
+    if (off.has(a.rule)) return; // the config has turned the whole rule off
+    const here = (f: Finding) => f.rule === a.rule && f.where?.path === a.path;
+    const warnings = findings.filter((f) => f.severity === 'warning' && here(f));
+    const where = ctx.locate(['accept', i]) ?? { file: ctx.issueFile, path: `accept[${i}]` };
+    if (!warnings.length) {
+      const error = findings.some((f) => f.severity === 'error' && here(f));
       findings.push({
         rule: a.rule,
         severity: 'warning',
-        message: `accept[${i}] accepts a [${a.rule}] warning at ${a.path}, but there is none there now: remove the entry`,
-        where: ctx.locate(['accept', i]) ?? { file: ctx.issueFile, path: `accept[${i}]` },
+        message: error
+          ? `this accept entry cannot accept the ${a.rule} problem at ${a.path}: it is an error, which must be fixed before sending`
+          : `this accept entry finds no ${a.rule} warning at ${a.path} any more (fixed, or moved): remove the entry`,
+        where,
       });
     }
-    for (const m of matches) {
+    for (const m of warnings) {
       findings.splice(findings.indexOf(m), 1);
       accepted.push({ ...m, reason: a.reason });
     }
   });
+  findings.sort((a, b) => rank(a) - rank(b));
   return {
     accepted,
     findings,

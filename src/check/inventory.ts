@@ -48,9 +48,10 @@ export function inventory(ctx: Pick<CheckContext, 'issue' | 'config' | 'locate' 
       const href = safeDecode(l.href);
       const n = seen.get(href) ?? 0;
       seen.set(href, n + 1);
-      // Point at the target as written: "(https://...)" inside the Markdown, which markdown-it
-      // may have percent-encoded ("%20") or the editor may have (decoded above).
-      const where = [`(${href}`, `(${l.href}`, `(<${href}>`, href].reduce<Where | undefined>((found, needle) => found ?? ctx.locateIn(p, needle, n), undefined);
+      // Point at the "(" of the target as written ("](https://...)"), whether markdown-it
+      // percent-encoded it ("%20") or the editor did (decoded above).
+      const found = [`](${href}`, `](${l.href}`, `](<${href}>`].reduce<Where | undefined>((w, needle) => w ?? ctx.locateIn(p, needle, n), undefined);
+      const where = found?.col !== undefined ? { ...found, col: found.col + 1 } : href ? ctx.locateIn(p, href, n) : undefined;
       links.push({ href, text: l.text, kind: 'text', where: where ?? at(p) });
     }
   };

@@ -18,7 +18,7 @@ export const sizeRule: Rule = {
   description: "the HTML stays under Gmail's clipping limit",
   run(ctx) {
     const bytes = Buffer.byteLength(ctx.html);
-    const where = { excerpt: `email.html: ${bytes} bytes` };
+    const where = undefined;
     if (bytes > SIZE_ERROR_BYTES) {
       return [{ rule: 'size', severity: 'error', message: `the HTML is ${bytes} bytes, over Gmail's ${SIZE_ERROR_BYTES}-byte limit: Gmail will cut the email and hide the rest, unsubscribe line included. Shorten the issue or move long items to web pages`, where }];
     }
@@ -56,7 +56,7 @@ export const documentRule: Rule = {
 
     const headings = [...html.matchAll(/<h([1-6])\b/gi)].map((m) => ({ level: Number(m[1]), index: m.index }));
     const h1s = headings.filter((h) => h.level === 1).length;
-    if (h1s !== 1) add('error', `the email has ${h1s} h1 headings: it needs exactly one (the masthead), so screen readers can find the start`, { excerpt: 'templates/layout.mjml.hbs' });
+    if (h1s !== 1) add('error', `the email has ${h1s} h1 headings: it needs exactly one (the masthead), so screen readers can find the start`, { file: 'templates/layout.mjml.hbs' });
     let previous = 0;
     for (const h of headings) {
       if (previous && h.level > previous + 1) {
@@ -77,10 +77,15 @@ export const outlookRule: Rule = {
   description: "Outlook's conditional comments are balanced and well-formed",
   run(ctx) {
     const f: Finding[] = [];
-    const opens = [...ctx.html.matchAll(/<!--\[if\b/g)];
-    const closes = ctx.html.match(/<!\[endif\]-->/g)?.length ?? 0;
-    if (opens.length !== closes) {
-      f.push({ rule: 'outlook', severity: 'error', message: `${opens.length} "<!--[if" but ${closes} "<![endif]-->": an unclosed conditional comment hides the rest of the email in Outlook (or everywhere else)`, where: { excerpt: opens.length ? excerpt(ctx.html, opens[opens.length - 1]!.index) : 'email.html' } });
+    // MJML never nests them: after each "<!--[if" the next marker must be its "<![endif]-->".
+    const markers = [...ctx.html.matchAll(/<!--\[if\b|<!\[endif\]-->/g)];
+    const unclosed = markers.filter((m, i) => m[0].startsWith('<!--[if') && !markers[i + 1]?.[0].startsWith('<![endif]'));
+    const stray = markers.filter((m, i) => m[0].startsWith('<![endif]') && !markers[i - 1]?.[0].startsWith('<!--[if'));
+    for (const m of unclosed) {
+      f.push({ rule: 'outlook', severity: 'error', message: 'a block for Outlook ("<!--[if ...]>") is never closed with "<![endif]-->": everything after it disappears, in Outlook or in every other client. Close it in the template', where: { excerpt: excerpt(ctx.html, m.index) } });
+    }
+    for (const m of stray) {
+      f.push({ rule: 'outlook', severity: 'error', message: 'an "<![endif]-->" closes no "<!--[if ...]>" block: remove it from the template', where: { excerpt: excerpt(ctx.html, m.index) } });
     }
     for (const m of ctx.html.matchAll(/<!\[endif\]\/-->/g)) {
       f.push({ rule: 'outlook', severity: 'error', message: '"<![endif]/-->" is malformed (stray slash): write "<![endif]-->"', where: { excerpt: excerpt(ctx.html, m.index) } });

@@ -12,6 +12,14 @@ import type { CheckContext, Finding, Rule } from './types.js';
 const DESTINATION = /\b(open|opens|read|view|visit|go to|goes to|learn|find|see|download|register|book|watch|explore|more about|website|page|site|link)\b/i;
 const FILE_NAME = /^[\w-]+\.(png|jpe?g|gif|webp|svg)$|^(img|image|dsc|screenshot)[\s_-]?\d*$/i;
 
+function hostOf(href: string): string | undefined {
+  try {
+    return new URL(href).hostname.replace(/^www\./, '');
+  } catch {
+    return undefined;
+  }
+}
+
 export const imagesRule: Rule = {
   id: 'images',
   description: 'images have meaningful alt text, load over https and have a width',
@@ -30,7 +38,7 @@ export const imagesRule: Rule = {
         findings.push({
           rule: 'images',
           severity: 'warning',
-          message: `image "${alt}" is a link, so its alt text is the link text: say where it goes too, e.g. "${alt} – read it on the website"`,
+          message: `image "${alt}" is a link, so its alt text is the link text: say what the image shows and where the link goes, e.g. "... – read it on ${hostOf(image.href) ?? 'the website'}"`,
           where: altWhere,
         });
       }

@@ -13,7 +13,7 @@ const VAGUE = new Set(['click here', 'here', 'read more', 'more', 'click', 'link
 
 function linkProblem(l: LinkEntry, ids: Set<string>): { severity: 'error' | 'warning'; message: string } | undefined {
   const href = l.href.trim();
-  const what = `${l.kind === 'text' ? 'link' : l.kind} "${l.text}"`;
+  const what = l.text.trim() ? `${l.kind === 'text' ? 'link' : l.kind} "${l.text}"` : `a ${l.kind === 'text' ? 'link' : l.kind} with no words`;
   if (href === '') return { severity: 'error', message: `${what} has no address: give it the https:// address of the page it should open` };
   if (href === '#') return { severity: 'error', message: `${what} goes to "#", a placeholder: replace it with the page's https:// address` };
   if (/\{\{|\}\}|%7B%7B/i.test(href)) return { severity: 'error', message: `${what} goes to "${href}", a template placeholder that was never filled in` };
@@ -43,15 +43,18 @@ export const linksRule: Rule = {
   run(ctx: CheckContext): Finding[] {
     const ids = htmlIds(ctx.html);
     const findings: Finding[] = [];
-    for (const l of inventory(ctx).links) {
+    const { links } = inventory(ctx);
+    for (const l of links) {
       const p = linkProblem(l, ids);
       if (p) findings.push({ rule: 'links', ...p, where: l.where });
     }
-    // Placeholders can also come from a template: look at the HTML itself.
+    // Placeholders can also come from a template: look at the HTML itself, for any
+    // not already reported at their line in the issue or config.
+    const known = new Set(links.map((l) => l.href.trim()));
     for (const m of ctx.html.matchAll(/href="([^"]*)"/g)) {
       const href = m[1]!;
       if (href === '' || href === '#' || /\{\{|%7B%7B/i.test(href)) {
-        if (findings.some((f) => f.message.includes(`"${href}"`))) continue;
+        if (known.has(safeDecode(href.replace(/&amp;/g, '&')))) continue;
         findings.push({ rule: 'links', severity: 'error', message: `a link in the email goes to "${href}": fix the template or field that produces it`, where: { excerpt: excerpt(ctx.html, m.index) } });
       }
     }
@@ -62,6 +65,14 @@ export const linksRule: Rule = {
     return findings;
   },
 };
+
+function safeDecode(href: string): string {
+  try {
+    return decodeURI(href);
+  } catch {
+    return href;
+  }
+}
 
 function hostOf(s: string): string | undefined {
   try {

@@ -187,11 +187,17 @@ export const readabilityRule: Rule = {
         where: { excerpt: short(list[0]!.text) },
       });
     }
-    for (const [key, { s, ratio, need }] of low) {
+    // Name the config colours involved, so the fix is obvious ("accent", not "#7fd3cf").
+    const names = new Map<string, string>([['#ffffff', 'white']]);
+    for (const [name, value] of Object.entries(ctx.config.brand.colours)) names.set(value.toLowerCase(), `brand.colours.${name}`);
+    const label = (c: Rgb) => (names.has(hex(c)) ? `${hex(c)} (${names.get(hex(c))})` : hex(c));
+    for (const { s, ratio, need } of low.values()) {
+      const first = s[0]!;
+      const darker = luminance(first.colour) < luminance(first.background) ? 'text' : 'background';
       findings.push({
         rule: 'readability',
         severity: 'error',
-        message: `${key} has a contrast of ${ratio.toFixed(2)}:1, under ${need}:1 (WCAG AA), in ${s.length} place${s.length === 1 ? '' : 's'}, first "${short(s[0]!.text)}": darken the text or lighten the background (brand.colours in newsletter.config.yaml)`,
+        message: `text ${label(first.colour)} on ${label(first.background)} has a contrast of ${ratio.toFixed(2)}:1, under ${need}:1 (WCAG AA), in ${s.length} place${s.length === 1 ? '' : 's'}, first "${short(first.text)}": make the ${darker} colour darker or the other lighter, in newsletter.config.yaml`,
         where: { file: 'newsletter.config.yaml', path: 'brand.colours', excerpt: short(s[0]!.text) },
       });
     }
