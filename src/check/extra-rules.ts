@@ -6,7 +6,8 @@
  */
 import { inventory } from './inventory.js';
 import { checkLinksOnline, type CheckLinksOptions, type LinkTarget } from './links-online.js';
-import { spamAvailability, spamRule } from './spam.js';
+import { SPAM_ERROR, SPAM_WARN, createSpamRule, spamAvailability } from './spam.js';
+import { makeClientSupportRule } from './client-support.js';
 import type { Rule } from './types.js';
 
 export interface ExtraRuleOptions {
@@ -14,6 +15,8 @@ export interface ExtraRuleOptions {
   spam?: boolean;
   /** Fetch every link and image. */
   checkLinks?: boolean | CheckLinksOptions;
+  /** Compare the features the email uses with caniemail's data, beyond our templates' own baseline. */
+  clientSupport?: { root: string; templatesDir?: string };
 }
 
 /** A rule that fetches every http(s) link and image of the issue and config. */
@@ -38,9 +41,16 @@ export async function extraRules(options: ExtraRuleOptions): Promise<{ rules: Ru
   const notes: string[] = [];
   if (options.spam) {
     const spam = await spamAvailability();
-    if (spam.available) rules.push(spamRule);
+    if (spam.available) {
+      rules.push(
+        createSpamRule({
+          onScore: (r) => notes.push(`SpamAssassin ${spam.version} scores the .eml ${r.score.toFixed(1)} (warning at ${SPAM_WARN.toFixed(1)}, error at ${SPAM_ERROR.toFixed(1)}).`),
+        }),
+      );
+    }
     else notes.push(spam.reason);
   }
+  if (options.clientSupport) rules.push(makeClientSupportRule(options.clientSupport));
   if (options.checkLinks) rules.push(linksOnlineRule(typeof options.checkLinks === 'object' ? options.checkLinks : {}));
   return { rules, notes };
 }

@@ -35,8 +35,22 @@ function safeDecode(href: string): string {
   }
 }
 
+type InventoryInput = Pick<CheckContext, 'issue' | 'config' | 'locate' | 'locateIn' | 'issueFile'>;
+type Inventory = { links: LinkEntry[]; images: ImageEntry[] };
+
+// Several rules read the inventory of the same build: make it once per issue and config.
+const made = new WeakMap<object, WeakMap<object, Inventory>>();
+
 /** Links and images of the issue and the config, in reading order. */
-export function inventory(ctx: Pick<CheckContext, 'issue' | 'config' | 'locate' | 'locateIn' | 'issueFile'>): { links: LinkEntry[]; images: ImageEntry[] } {
+export function inventory(ctx: InventoryInput): Inventory {
+  let byConfig = made.get(ctx.issue);
+  if (!byConfig) made.set(ctx.issue, (byConfig = new WeakMap()));
+  let result = byConfig.get(ctx.config);
+  if (!result) byConfig.set(ctx.config, (result = makeInventory(ctx)));
+  return result;
+}
+
+function makeInventory(ctx: InventoryInput): Inventory {
   const links: LinkEntry[] = [];
   const images: ImageEntry[] = [];
   const at = (p: (string | number)[]): Where => ctx.locate(p) ?? { file: ctx.issueFile, path: pathText(p) };

@@ -236,8 +236,12 @@ async function probe(command: string, timeoutMs: number): Promise<{ available: t
 /** "1.6" rather than "1.6000000000000001", and "-0.0" kept as SpamAssassin prints it. */
 const pts = (n: number) => (Object.is(n, -0) || (n < 0 && n > -0.05) ? '-0.0' : n.toFixed(1));
 
-/** The rule that turns the score into a finding. `command`/`timeoutMs` are for tests and unusual installs. */
-export function createSpamRule(opts: SpamOptions = {}): Rule {
+/**
+ * The rule that turns the score into a finding. `command`/`timeoutMs` are for tests
+ * and unusual installs; `onScore` hears every score, including those below the
+ * warning line, so the report can say "scored 0.9" rather than nothing.
+ */
+export function createSpamRule(opts: SpamOptions & { onScore?: (report: SpamReport) => void } = {}): Rule {
   return {
     id: 'spam',
     description: 'The email does not look like spam to SpamAssassin (local rules only).',
@@ -249,6 +253,7 @@ export function createSpamRule(opts: SpamOptions = {}): Rule {
         // Installed but broken or too slow: say so, or a failure would read as "not spam".
         return [{ rule: 'spam', severity: 'warning', message: `Spam score could not be computed: ${r.reason}.` }];
       }
+      opts.onScore?.(r);
       const severity = r.score >= SPAM_ERROR ? 'error' : r.score >= SPAM_WARN ? 'warning' : undefined;
       if (!severity) return [];
       return [{ rule: 'spam', severity, message: spamMessage(r) }];
