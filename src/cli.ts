@@ -92,8 +92,8 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .action(async (issue: string, opts: { out?: string; json?: boolean; check?: boolean; checkLinks?: boolean; allowErrors?: boolean }) => {
       json = Boolean(opts.json);
-      const extra = await extraRules({ spam: opts.check, clientSupport: opts.check ? { root: io.cwd } : undefined, checkLinks: opts.checkLinks });
-      if (!opts.check) extra.notes.push('SpamAssassin\'s score and the email-client support check run with --check; online link checks with --check-links.');
+      const extra = await extraRules({ spam: opts.check, accessibility: opts.check, clientSupport: opts.check ? { root: io.cwd } : undefined, checkLinks: opts.checkLinks });
+      if (!opts.check) extra.notes.push('SpamAssassin\'s score, the accessibility rules and the email-client support check run with --check; online link checks with --check-links.');
       const result = await buildIssue(issue, {
         root: io.cwd,
         outDir: opts.out ? path.resolve(io.cwd, opts.out) : undefined,

@@ -1,6 +1,6 @@
 /**
- * The slower checks, chosen per run: SpamAssassin's score (about 1.3 s of Perl) and
- * the client-support comparison run with --check; the online link check, which
+ * The slower checks, chosen per run: SpamAssassin's score (about 1.3 s of Perl),
+ * html-validate's accessibility rules and the client-support comparison run with --check; the online link check, which
  * needs the network and other people's servers, only with --check-links. An
  * ordinary build stays fast and offline; the full set runs before a send.
  */
@@ -8,6 +8,7 @@ import { inventory } from './inventory.js';
 import { checkLinksOnline, type CheckLinksOptions, type LinkTarget } from './links-online.js';
 import { SPAM_ERROR, SPAM_WARN, createSpamRule, spamAvailability } from './spam.js';
 import { makeClientSupportRule } from './client-support.js';
+import { htmlValidateRule } from './html-validate.js';
 import type { Rule } from './types.js';
 
 export interface ExtraRuleOptions {
@@ -15,6 +16,8 @@ export interface ExtraRuleOptions {
   spam?: boolean;
   /** Fetch every link and image. */
   checkLinks?: boolean | CheckLinksOptions;
+  /** Run html-validate's accessibility and document rules. */
+  accessibility?: boolean;
   /** Compare the features the email uses with caniemail's data, beyond our templates' own baseline. */
   clientSupport?: { root: string; templatesDir?: string };
 }
@@ -50,6 +53,7 @@ export async function extraRules(options: ExtraRuleOptions): Promise<{ rules: Ru
     }
     else notes.push(spam.reason);
   }
+  if (options.accessibility) rules.push(htmlValidateRule);
   if (options.clientSupport) rules.push(makeClientSupportRule(options.clientSupport));
   if (options.checkLinks) rules.push(linksOnlineRule(typeof options.checkLinks === 'object' ? options.checkLinks : {}));
   return { rules, notes };
