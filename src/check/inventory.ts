@@ -6,7 +6,7 @@
  */
 import { CONFIG_FILE, type Config } from '../config.js';
 import type { ImageData } from '../issue/schema.js';
-import { markdownLinks } from '../render/markdown.js';
+import { markdownLinks, safeDecode } from '../render/markdown.js';
 import type { CheckContext, Where } from './types.js';
 
 export interface LinkEntry {
@@ -26,14 +26,6 @@ export interface ImageEntry {
 }
 
 const MARKDOWN_KEYS = ['body', 'closing', 'intro', 'description'] as const;
-
-function safeDecode(href: string): string {
-  try {
-    return decodeURI(href);
-  } catch {
-    return href;
-  }
-}
 
 type InventoryInput = Pick<CheckContext, 'issue' | 'config' | 'locate' | 'locateIn' | 'issueFile'>;
 type Inventory = { links: LinkEntry[]; images: ImageEntry[] };

@@ -4,6 +4,7 @@
  * image, alt text that says where the link goes: for a screen-reader user the alt
  * text *is* the link.
  */
+import { hostOf } from '../render/markdown.js';
 import { inventory } from './inventory.js';
 import { excerpt } from './rules-links.js';
 import type { CheckContext, Finding, Rule } from './types.js';
@@ -11,14 +12,6 @@ import type { CheckContext, Finding, Rule } from './types.js';
 /** Words that tell a reader a linked image leads somewhere. */
 const DESTINATION = /\b(open|opens|read|view|visit|go to|goes to|learn|find|see|download|register|book|watch|explore|more about|website|page|site|link)\b/i;
 const FILE_NAME = /^[\w-]+\.(png|jpe?g|gif|webp|svg)$|^(img|image|dsc|screenshot)[\s_-]?\d*$/i;
-
-function hostOf(href: string): string | undefined {
-  try {
-    return new URL(href).hostname.replace(/^www\./, '');
-  } catch {
-    return undefined;
-  }
-}
 
 export const imagesRule: Rule = {
   id: 'images',

@@ -6,6 +6,7 @@
  *    "read more") or shows one address while going to another domain warns.
  * Both read the issue's link inventory, so each finding points at the YAML line.
  */
+import { hostOf, safeDecode } from '../render/markdown.js';
 import { htmlIds, inventory, type LinkEntry } from './inventory.js';
 import type { CheckContext, Finding, Rule } from './types.js';
 
@@ -65,22 +66,6 @@ export const linksRule: Rule = {
     return findings;
   },
 };
-
-function safeDecode(href: string): string {
-  try {
-    return decodeURI(href);
-  } catch {
-    return href;
-  }
-}
-
-function hostOf(s: string): string | undefined {
-  try {
-    return new URL(/^[a-z]+:\/\//i.test(s) ? s : `https://${s}`).hostname.replace(/^www\./, '').toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
 
 export const linkTextRule: Rule = {
   id: 'link-text',

@@ -10,7 +10,7 @@ import type * as z from 'zod';
 import { NewsletterError, type Problem } from '../errors.js';
 import { IssueSchema, SECTION_KINDS, hasForbiddenScheme, type Issue } from './schema.js';
 import { allowedKeys, nearest, schemaAt } from './schema-walk.js';
-import { markdownLinks } from '../render/markdown.js';
+import { markdownLinks, safeDecode } from '../render/markdown.js';
 
 /** Fields that hold Markdown, where links are checked. */
 const MARKDOWN_FIELDS = new Set(['body', 'closing', 'intro', 'description']);
@@ -335,11 +335,3 @@ function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCount
   return problems;
 }
 
-/** markdown-it percent-encodes link targets; show the editor what they wrote. */
-function safeDecode(href: string): string {
-  try {
-    return decodeURI(href);
-  } catch {
-    return href;
-  }
-}

@@ -43,6 +43,27 @@ export function markdownLinks(source: string): MarkdownLink[] {
   return links;
 }
 
+/**
+ * markdown-it percent-encodes link targets ("Newsletter%20feedback"); decode them to
+ * what the editor wrote, for messages and for finding the link in the source.
+ */
+export function safeDecode(href: string): string {
+  try {
+    return decodeURI(href);
+  } catch {
+    return href;
+  }
+}
+
+/** The host of an address, without "www.", lower case; a bare "liia.london" counts too. */
+export function hostOf(address: string): string | undefined {
+  try {
+    return new URL(/^[a-z]+:\/\//i.test(address) ? address : `https://${address}`).hostname.replace(/^www\./, '').toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Markdown to an HTML fragment, on one line (so MJML line numbers map back to partials). */
 export function renderMarkdown(source: string): string {
   return md.render(source).replace(/\n+/g, ' ').trim();
