@@ -27,13 +27,26 @@ export function linksOnlineRule(options: CheckLinksOptions = {}): Rule {
   return {
     id: 'links-online',
     description: 'every link and image answers (fetched online)',
-    run(ctx) {
+    async run(ctx) {
       const { links, images } = inventory(ctx);
       const targets: LinkTarget[] = [
         ...links.map((l) => ({ url: l.href, kind: 'link' as const, where: l.where })),
         ...images.map((i) => ({ url: i.image.src, kind: 'image' as const, where: i.where })),
       ];
-      return checkLinksOnline(targets, options);
+      const findings = await checkLinksOnline(targets, options);
+      // When no site at all can be reached, the network is down, not every link broken:
+      // say that once rather than blame each of forty links.
+      const web = targets.filter((t) => /^https?:\/\//i.test(t.url));
+      if (web.length > 1 && findings.length >= web.length && findings.every((f) => / cannot be reached: /.test(f.message))) {
+        return [
+          {
+            rule: 'links-online',
+            severity: 'error',
+            message: `none of the ${web.length} links and images could be reached (${/ cannot be reached: ([^.]*)/.exec(findings[0]!.message)?.[1] ?? 'no answer'}): this computer seems to be offline. Run --check-links again when connected`,
+          },
+        ];
+      }
+      return findings;
     },
   };
 }
