@@ -18,6 +18,14 @@ export const ErrorCodes = {
   EWRITE: 'EWRITE',
   /** The command line was used wrongly. */
   EUSAGE: 'EUSAGE',
+  /** The circulation list (or suppression file) cannot be read or has no email column. */
+  ELIST: 'ELIST',
+  /** SMTP_URL is missing, malformed, or unsafe (plain text to a remote server). */
+  ESMTP_CONFIG: 'ESMTP_CONFIG',
+  /** A send was refused before it started (check errors, untested build, another send running). */
+  ESEND_REFUSED: 'ESEND_REFUSED',
+  /** A send stopped or ended with recipients failed or unsent. */
+  ESEND: 'ESEND',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
