@@ -68,7 +68,7 @@ export interface BuildResult {
   eml: Buffer;
   /** Byte sizes of the three outputs. */
   bytes: { html: number; text: number; eml: number };
-  /** sha256 of the HTML and text parts: the same content gives the same hash. */
+  /** sha256 of subject, sender, HTML and text: the same email gives the same hash (the send gate's key). */
   hash: string;
   /** Milliseconds the build took. */
   ms: number;
@@ -123,7 +123,10 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   const text = toPlainText(html);
 
   // 8. The .eml
-  const hash = createHash('sha256').update(html).update('\0').update(text).digest('hex');
+  // What the editors review: subject, sender and both parts. The send gate compares it.
+  const hash = createHash('sha256')
+    .update([issue.subject, config.sender.name, config.sender.address, html, text].join('\0'))
+    .digest('hex');
   const eml = await buildEml(config, {
     // The review copy is addressed to the editors; a send addresses each recipient.
     to: config.editors,

@@ -9,6 +9,8 @@ import { buildIssue, GMAIL_CLIP_BYTES, type BuildResult } from './build-issue.js
 import { NewsletterError, formatProblem } from './errors.js';
 import { formatReport } from './check/index.js';
 import { extraRules } from './check/extra-rules.js';
+import { sendIssue, sendStatus, sendTest, type SendPlan, type SendReport } from './send/send-issue.js';
+import type { Progress } from './send/sender.js';
 
 /** Exit codes, one table: 0 ok, 1 the build failed, 2 the command was used wrongly. */
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -18,6 +20,12 @@ export interface Io {
   err: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Reads one line typed by the user (the send confirmation); undefined when there is no terminal. */
+  ask?: (question: string) => Promise<string>;
+  /** Whether stderr is a terminal (progress bar) or not (plain progress lines). */
+  tty?: boolean;
+  /** Aborted on Ctrl-C: a send stops taking recipients and finishes those in flight. */
+  signal?: AbortSignal;
 }
 
 const defaultIo: Io = {
@@ -25,7 +33,85 @@ const defaultIo: Io = {
   err: (t) => process.stderr.write(t),
   env: process.env,
   cwd: process.cwd(),
+  tty: process.stderr.isTTY,
+  ask: process.stdin.isTTY
+    ? async (question) => {
+        const { createInterface } = await import('node:readline/promises');
+        const rl = createInterface({ input: process.stdin, output: process.stderr });
+        try {
+          return await rl.question(question);
+        } finally {
+          rl.close();
+        }
+      }
+    : undefined,
 };
+
+function usage(message: string, hint?: string): NewsletterError {
+  return new NewsletterError('EUSAGE', message, { hint });
+}
+
+function positive(name: string, integer: boolean) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw usage(`${name} must be a positive ${integer ? 'whole number' : 'number'}, not "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** One line of progress: sent, failed, remaining, rate, time left. */
+function progressLine(p: Progress): string {
+  const left = p.rate > 0 ? Math.round(p.remaining / p.rate) : 0;
+  const done = p.total ? Math.round(((p.total - p.remaining) / p.total) * 100) : 100;
+  const bar = '#'.repeat(Math.round(done / 5)).padEnd(20, '.');
+  return `[${bar}] ${done}%  sent ${p.sent}  failed ${p.failed}${p.unknown ? `  unknown ${p.unknown}` : ''}  remaining ${p.remaining}  ${p.rate.toFixed(1)}/s  ${left ? `~${left}s left` : ''}`;
+}
+
+function progressReporter(io: Io, json: boolean): (p: Progress) => void {
+  if (json) return () => {};
+  let lastPlain = 0;
+  return (p) => {
+    if (io.tty) io.err(`\r${progressLine(p)}\x1b[K`);
+    else if (p.remaining === 0 || p.elapsedMs - lastPlain >= 5000) {
+      lastPlain = p.elapsedMs;
+      io.err(`${progressLine(p)}\n`);
+    }
+  };
+}
+
+function planText(plan: SendPlan, listFile: string): string {
+  const l = plan.list;
+  const lines = [
+    `Send ${plan.build.slug}: "${plan.build.issue.subject}"`,
+    `  build        ${plan.build.hash.slice(0, 12)}${plan.testSent ? ` (test-sent ${plan.testSent.at} to ${plan.testSent.to.length})` : plan.skipTestGate ? '  NEVER TEST-SENT: --skip-test-gate, recorded in the ledger' : ''}`,
+    `  list         ${listFile}: ${l.rows} rows, ${l.recipients.length} recipients (${l.invalid.length} invalid, ${l.duplicates.length} duplicates, ${l.suppressed.length} unsubscribed)`,
+    `  already sent ${plan.alreadySent}`,
+    ...(plan.unknownKept.length ? [`  unknown      ${plan.unknownKept.length} from an earlier run, not sent again (--resend-unknown to send them)`] : []),
+    ...(plan.failedKept ? [`  failed       ${plan.failedKept} earlier, not retried (--retry-failed retries temporary failures)`] : []),
+    `  to send now  ${plan.todo.length}`,
+    `  via          ${plan.smtp?.shown ?? 'SMTP_URL not set'}`,
+  ];
+  for (const p of l.invalid.slice(0, 5)) lines.push(`  skipped line ${p.line}: ${p.reason}`);
+  if (l.invalid.length > 5) lines.push(`  ... and ${l.invalid.length - 5} more invalid rows`);
+  return lines.join('\n') + '\n';
+}
+
+function sendSummary(r: SendReport): string {
+  const res = r.result!;
+  const lines = [
+    '',
+    `${res.paused ? 'Paused' : res.interrupted ? 'Stopped' : 'Done'}: ${res.sent.length} sent now (${r.plan.alreadySent} earlier), ${res.failed.length} failed, ${res.unknown.length} unknown, ${res.unsent.length} not sent yet, in ${(res.elapsedMs / 1000).toFixed(1)} s`,
+  ];
+  for (const f of res.failed.slice(0, 20)) lines.push(`  failed  ${f.email}: ${f.response}${f.temporary ? ' (temporary: --retry-failed tries again)' : ''}`);
+  if (res.failed.length > 20) lines.push(`  ... and ${res.failed.length - 20} more failed (see --status)`);
+  for (const u of [...res.unknown, ...r.plan.unknownKept]) lines.push(`  unknown ${u}: the connection dropped before the server answered; it may or may not have arrived (not re-sent unless --resend-unknown)`);
+  if (res.paused) lines.push('', `The send paused itself: ${res.paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
+  else if (res.interrupted) lines.push('', 'Stopped by Ctrl-C after the messages in flight. Run the same command to resume: nobody is sent twice.');
+  else if (res.unsent.length) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
+  return lines.join('\n') + '\n';
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -72,6 +158,119 @@ function reportError(err: unknown, io: Io, json: boolean): number {
   return ExitCode.FAILED;
 }
 
+interface Options {
+  out?: string;
+  json?: boolean;
+  check?: boolean;
+  checkLinks?: boolean;
+  allowErrors?: boolean;
+  sendTest?: boolean;
+  to?: string;
+  send?: boolean;
+  list?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  rate?: number;
+  connections?: number;
+  retryFailed?: boolean;
+  resendUnknown?: boolean;
+  skipTestGate?: boolean;
+  status?: boolean;
+}
+
+function showStatus(issue: string, io: Io, json: boolean): number {
+  const st = sendStatus(issue, io.cwd);
+  if (json) {
+    io.out(JSON.stringify({ ok: true, ...st, ledgerFile: path.relative(io.cwd, st.ledgerFile) }, null, 2) + '\n');
+    return ExitCode.OK;
+  }
+  const lines = [`${st.slug}:`];
+  for (const t of st.testSends) lines.push(`  test-sent  ${t.at}  build ${t.hash.slice(0, 12)}  to ${t.to.join(', ')}`);
+  if (!st.started) lines.push('  not sent to the list yet');
+  else {
+    const state = st.last === 'end' ? 'finished' : st.last === 'paused' ? 'paused (run the same --send command to resume)' : 'stopped or running (run the same --send command to resume)';
+    lines.push(`  send       started ${st.started}, build ${st.hash?.slice(0, 12)}, ${state}`);
+    lines.push(`  sent       ${st.sent}`, `  failed     ${st.failed.length}`, `  unknown    ${st.unknown.length}`);
+    for (const f of st.failed.slice(0, 20)) lines.push(`    failed  ${f.email}: ${f.response}`);
+    for (const u of st.unknown) lines.push(`    unknown ${u}`);
+  }
+  io.out(lines.join('\n') + '\n');
+  return ExitCode.OK;
+}
+
+async function doSendTest(issue: string, opts: Options, io: Io, json: boolean): Promise<number> {
+  const to = opts.to?.split(',').map((a) => a.trim()).filter(Boolean);
+  const r = await sendTest(issue, { root: io.cwd, env: io.env, to, rate: opts.rate, connections: opts.connections, signal: io.signal });
+  const ok = r.result.sent.length === r.to.length;
+  if (json) io.out(JSON.stringify({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown }, null, 2) + '\n');
+  else {
+    io.out(`Test send of ${r.build.slug} (build ${r.build.hash.slice(0, 12)}) via ${r.smtp}: "[TEST] ${r.build.issue.subject}"\n`);
+    for (const e of r.result.sent) io.out(`  sent    ${e}\n`);
+    for (const f of r.result.failed) io.out(`  failed  ${f.email}: ${f.response}\n`);
+    for (const u of r.result.unknown) io.out(`  unknown ${u}\n`);
+    if (r.build.report.counts.error) io.out(`\nNote: the checks found ${r.build.report.counts.error} error(s); fix them before the real send (build-issue ${r.build.slug} --check).\n`);
+    io.out(ok ? `\nRecorded: this version may now be sent with --send once the editors approve it.\n` : `\nNot recorded as test-sent: not every editor received it.\n`);
+  }
+  return ok ? ExitCode.OK : ExitCode.FAILED;
+}
+
+async function doSend(issue: string, opts: Options, io: Io, json: boolean): Promise<number> {
+  if (!opts.list) throw usage('--send needs --list <file.csv>: the circulation list to send to');
+  if (!opts.yes && !opts.dryRun && !io.ask) {
+    throw usage('--send asks for confirmation, and there is no terminal to ask on', 'Run it in a terminal, or add --yes (for scripts).');
+  }
+  const report = await sendIssue(issue, {
+    root: io.cwd,
+    env: io.env,
+    listFile: opts.list,
+    dryRun: opts.dryRun,
+    retryFailed: opts.retryFailed,
+    resendUnknown: opts.resendUnknown,
+    skipTestGate: opts.skipTestGate,
+    rate: opts.rate,
+    connections: opts.connections,
+    signal: io.signal,
+    onProgress: progressReporter(io, json),
+    confirm: async (plan) => {
+      if (!json) io.err(planText(plan, opts.list!));
+      if (opts.skipTestGate && !plan.testSent) io.err('\nWARNING: this version was never test-sent. No editor has seen it. This is recorded in the ledger.\n');
+      if (opts.yes) return true;
+      const typed = (await io.ask!(`\nType ${plan.build.slug} to send to ${plan.todo.length} recipients (anything else cancels): `)).trim();
+      return typed === plan.build.slug;
+    },
+  });
+  if (json) {
+    const res = report.result;
+    io.out(
+      JSON.stringify(
+        {
+          ok: report.outstanding === 0 && !report.cancelled,
+          dryRun: Boolean(opts.dryRun),
+          cancelled: report.cancelled,
+          slug: report.plan.build.slug,
+          hash: report.plan.build.hash,
+          list: { rows: report.plan.list.rows, recipients: report.plan.list.recipients.length, invalid: report.plan.list.invalid, duplicates: report.plan.list.duplicates.length, suppressed: report.plan.list.suppressed.length },
+          alreadySent: report.plan.alreadySent,
+          toSend: report.plan.todo.length,
+          ...(res ? { sent: res.sent.length, failed: res.failed, unknown: [...res.unknown, ...report.plan.unknownKept], unsent: res.unsent.length, paused: res.paused, interrupted: res.interrupted } : {}),
+          outstanding: report.outstanding,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
+  } else if (opts.dryRun) {
+    io.out(planText(report.plan, opts.list) + '\nDry run: nothing was sent. Without --dry-run, these recipients would be sent the email now.\n');
+  } else if (report.cancelled) {
+    io.err('Cancelled: nothing was sent.\n');
+  } else {
+    if (io.tty) io.err('\n');
+    io.out(sendSummary(report));
+  }
+  if (opts.dryRun) return ExitCode.OK;
+  return report.cancelled || report.outstanding > 0 ? ExitCode.FAILED : ExitCode.OK;
+}
+
 /** Run the CLI with `argv` (without node and script). Resolves to the exit code. */
 export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
   let json = false;
@@ -87,11 +286,33 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
     .option('--check', "run every check, SpamAssassin's score included, and print the full report with every link")
     .option('--check-links', 'also fetch every link and image online and report those that fail or redirect')
     .option('--allow-errors', 'exit 0 even when the checks find errors (the files are written either way)')
+    .option('--send-test', 'send the built issue to the editors in config, subject marked [TEST]')
+    .option('--to <addresses>', 'with --send-test: send to these comma-separated addresses instead of the editors')
+    .option('--send', 'send to the circulation list given by --list (asks for confirmation; resumes where a previous run stopped)')
+    .option('--list <file.csv>', 'with --send: the circulation list, a CSV with an email column')
+    .option('--yes', 'with --send: do not ask for confirmation (for scripts)')
+    .option('--dry-run', 'with --send: do everything except talk to the mail server, and print what would happen')
+    .option('--rate <n>', 'messages per second (default from config, send.rate)', positive('--rate', false))
+    .option('--connections <n>', 'SMTP connections at once (default from config, send.connections)', positive('--connections', true))
+    .option('--retry-failed', 'with --send: try again the recipients that failed temporarily in an earlier run')
+    .option('--resend-unknown', 'with --send: send again to recipients whose earlier message has an unknown fate')
+    .option('--skip-test-gate', 'with --send: send a version that was never test-sent (recorded in the ledger)')
+    .option('--status', "show a send's state from its ledger")
     .showHelpAfterError('(run build-issue --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
-    .action(async (issue: string, opts: { out?: string; json?: boolean; check?: boolean; checkLinks?: boolean; allowErrors?: boolean }) => {
+    .action(async (issue: string, opts: Options) => {
       json = Boolean(opts.json);
+      const modes = [opts.sendTest && '--send-test', opts.send && '--send', opts.status && '--status'].filter(Boolean);
+      if (modes.length > 1) throw usage(`${modes.join(' and ')} cannot be used together`);
+      if (opts.to && !opts.sendTest) throw usage('--to goes with --send-test');
+      if (opts.list && !opts.send) throw usage('--list goes with --send');
+      for (const flag of ['yes', 'dryRun', 'retryFailed', 'resendUnknown', 'skipTestGate'] as const) {
+        if (opts[flag] && !opts.send) throw usage(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --send`);
+      }
+      if (opts.status) return void (exitCode = showStatus(issue, io, json));
+      if (opts.sendTest) return void (exitCode = await doSendTest(issue, opts, io, json));
+      if (opts.send) return void (exitCode = await doSend(issue, opts, io, json));
       const extra = await extraRules({ spam: opts.check, accessibility: opts.check, clientSupport: opts.check ? { root: io.cwd } : undefined, checkLinks: opts.checkLinks });
       if (!opts.check) extra.notes.push('SpamAssassin\'s score, the accessibility rules and the email-client support check run with --check; online link checks with --check-links.');
       const result = await buildIssue(issue, {
@@ -150,5 +371,18 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
 
 /** Entry point for bin/build-issue.js. */
 export async function main(): Promise<void> {
-  process.exitCode = await run(process.argv.slice(2));
+  // Ctrl-C once: finish the messages in flight and stop (the ledger is written as we go).
+  // Twice: stop at once; the ledger still lets the next run resume without duplicates.
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    process.stderr.write('\nStopping after the messages in flight (Ctrl-C again to stop at once)...\n');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    process.exitCode = await run(process.argv.slice(2), { ...defaultIo, signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }

@@ -67,6 +67,42 @@ export const ConfigSchema = z
           .describe('Brand colours; keep text at 4.5:1 contrast or more against its background'),
       })
       .describe('Brand: logo, website, fonts and colours'),
+    listId: z
+      .string()
+      .trim()
+      .regex(/^[^<>]*<[a-z0-9.-]+\.[a-z]{2,}>$/i, { message: 'must look like: Name <list-name.example.org>' })
+      .optional()
+      .describe('The List-Id header: a name and a unique id under your domain, e.g. "LIIA Adolescent Safeguarding <adolescent-safeguarding.liia.london>"'),
+    suppressionFile: z
+      .string()
+      .trim()
+      .min(1)
+      .optional()
+      .describe('Unsubscribed addresses (CSV with an email column, or one per line), kept outside git, e.g. lists/unsubscribed.csv'),
+    dkim: z
+      .strictObject({
+        domainName: z.string().trim().min(1).describe('The signing domain (d=), e.g. londoncouncils.gov.uk'),
+        keySelector: z.string().trim().min(1).describe('The DNS selector (s=) of the public key'),
+        privateKeyFile: z
+          .string()
+          .trim()
+          .min(1)
+          .optional()
+          .describe('Path to the PEM private key, outside git; or set DKIM_PRIVATE_KEY in the environment or .env'),
+      })
+      .optional()
+      .describe('DKIM signing of sent messages (optional; many relays sign for you)'),
+    send: z
+      .strictObject({
+        rate: z.number().positive().default(10).describe('Messages per second (ask your mail provider for its limit); --rate overrides'),
+        connections: z.number().int().min(1).max(20).default(2).describe('SMTP connections at once; --connections overrides'),
+        maxRetries: z.number().int().min(0).max(10).default(3).describe('Retries of a temporary failure (4xx, dropped connection) before it counts as failed'),
+        retryBaseMs: z.number().int().min(0).default(2000).describe('First retry delay in ms; each retry doubles it'),
+        failureWindow: z.number().int().min(10).default(100).describe('How many recent results the failure rate is measured over'),
+        failureRate: z.number().min(0).max(1).default(0.05).describe('Pause the send when more than this share of the recent results failed'),
+      })
+      .prefault({})
+      .describe('Sending limits and fault handling'),
     checks: z
       .partialRecord(z.enum(CHECK_RULE_IDS), CheckSetting)
       .optional()

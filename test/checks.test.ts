@@ -827,10 +827,17 @@ describe('the command line', () => {
     await runCli(['july-2025'], project);
     const dir = path.join(project, 'dist/july-2025');
     const report = JSON.parse(await readFile(path.join(dir, 'report.json'), 'utf8')) as CheckReport & { slug: string; hash: string };
+    // The hash covers what the editors review: subject, sender, and both parts.
     const hash = createHash('sha256')
-      .update(await readFile(path.join(dir, 'email.html')))
-      .update('\0')
-      .update(await readFile(path.join(dir, 'email.txt')))
+      .update(
+        [
+          'July 2025: LASOB, VESS, Practice Spotlight, NRM',
+          'London Innovation and Improvement Alliance',
+          'liiateam@londoncouncils.gov.uk',
+          await readFile(path.join(dir, 'email.html'), 'utf8'),
+          await readFile(path.join(dir, 'email.txt'), 'utf8'),
+        ].join('\0'),
+      )
       .digest('hex');
     expect(report.slug).toBe('july-2025');
     expect(report.hash).toBe(hash);

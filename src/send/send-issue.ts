@@ -1,0 +1,269 @@
+/**
+ * Sending an issue, top to bottom.
+ *
+ * Test send (`sendTest`):
+ *  1. Build and check the issue
+ *  2. Send it, subject marked [TEST], to the editors (or the addresses given)
+ *  3. Record the build's hash in sends/<slug>/test-sends.jsonl: the gate's evidence
+ *
+ * Real send (`sendIssue`):
+ *  1. Build and check the issue; refuse on check errors
+ *  2. The gate: refuse unless this exact build was test-sent (or --skip-test-gate, recorded)
+ *  3. Read the list and the suppression file
+ *  4. Take the lock; read the ledger: who is already sent, failed, unknown
+ *  5. Confirm (the CLI asks for the slug to be typed back)
+ *  6. Send the rest, recording each outcome; pause on a burst of failures; stop cleanly on Ctrl-C
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildIssue, resolveIssueFile, type BuildOptions, type BuildResult } from '../build-issue.js';
+import { NewsletterError } from '../errors.js';
+import { formatWhere } from '../check/index.js';
+import { readLedger, Ledger, now } from './ledger.js';
+import { readList, type ListResult, type Recipient, addressKey } from './list.js';
+import { takeLock } from './lock.js';
+import { prepareMessage } from './message.js';
+import { runSend, type EngineResult, type Progress } from './sender.js';
+import { smtpSettings, type SmtpSettings } from './smtp-settings.js';
+
+export interface SendCommon {
+  /** The project folder. @default process.cwd() */
+  root?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Build options passed through (outDir, extra check rules...). */
+  build?: BuildOptions;
+  /** Overrides of config.send. */
+  rate?: number;
+  connections?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** SMTP time-outs in ms (tests shorten them). */
+  timeouts?: { connection?: number; greeting?: number; socket?: number };
+}
+
+/** The folder of an issue's send records: sends/<slug>/ (git-ignored; never under dist/). */
+export function sendsDir(root: string, slug: string): string {
+  return path.join(root, 'sends', slug);
+}
+
+interface TestSendRecord {
+  at: string;
+  hash: string;
+  subject: string;
+  to: string[];
+}
+
+function readTestSends(dir: string): TestSendRecord[] {
+  try {
+    return readFileSync(path.join(dir, 'test-sends.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .flatMap((l) => {
+        try {
+          return [JSON.parse(l) as TestSendRecord];
+        } catch {
+          return [];
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+async function buildFor(issueArg: string, root: string, options: SendCommon): Promise<BuildResult> {
+  return buildIssue(issueArg, { ...options.build, root });
+}
+
+function engineSettings(build: BuildResult, options: SendCommon) {
+  const s = build.config.send;
+  return {
+    rate: options.rate ?? s.rate,
+    connections: options.connections ?? s.connections,
+    maxRetries: s.maxRetries,
+    retryBaseMs: s.retryBaseMs,
+    failureWindow: s.failureWindow,
+    failureRate: s.failureRate,
+  };
+}
+
+export interface TestSendResult {
+  build: BuildResult;
+  to: string[];
+  result: EngineResult;
+  smtp: string;
+}
+
+/** Send the built issue to the editors (or `to`), subject marked [TEST]; record its hash when all arrived. */
+export async function sendTest(issueArg: string, options: SendCommon & { to?: string[] } = {}): Promise<TestSendResult> {
+  const root = path.resolve(options.root ?? process.cwd());
+  const smtp = await smtpSettings(root, options.env);
+  const build = await buildFor(issueArg, root, options);
+  const to = options.to?.length ? options.to : build.config.editors;
+  const message = await prepareMessage(build, build.config, { root, env: options.env, subjectPrefix: '[TEST] ' });
+  const result = await runSend({
+    ...engineSettings(build, options),
+    smtp,
+    message,
+    recipients: to.map((email, i) => ({ email, line: i + 1 })),
+    signal: options.signal,
+    onProgress: options.onProgress,
+    timeouts: options.timeouts,
+    // A test send is small: never pause it, report every failure.
+    failureRate: 1,
+  });
+  if (result.sent.length === to.length) {
+    const dir = sendsDir(root, build.slug);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const record: TestSendRecord = { at: now(), hash: build.hash, subject: build.issue.subject, to };
+    appendFileSync(path.join(dir, 'test-sends.jsonl'), JSON.stringify(record) + '\n', { mode: 0o600 });
+  }
+  return { build, to, result, smtp: smtp.shown };
+}
+
+export interface SendPlan {
+  build: BuildResult;
+  list: ListResult;
+  smtp?: SmtpSettings;
+  /** Recipients this run will send to. */
+  todo: Recipient[];
+  alreadySent: number;
+  /** Unknown from an earlier run and not re-sent (no --resend-unknown). */
+  unknownKept: string[];
+  /** Failed earlier and not re-tried. */
+  failedKept: number;
+  testSent?: TestSendRecord;
+  skipTestGate: boolean;
+  ledgerFile: string;
+}
+
+export interface SendOptions extends SendCommon {
+  listFile: string;
+  dryRun?: boolean;
+  retryFailed?: boolean;
+  resendUnknown?: boolean;
+  skipTestGate?: boolean;
+  /** Asked after planning, before sending (the CLI's typed-back slug). Return false to cancel. */
+  confirm?: (plan: SendPlan) => Promise<boolean>;
+}
+
+export interface SendReport {
+  plan: SendPlan;
+  /** Undefined for a dry run or a cancelled send. */
+  result?: EngineResult;
+  cancelled: boolean;
+  /** Recipients not accounted for as sent: failed, unknown, unsent, and earlier unknowns kept. */
+  outstanding: number;
+}
+
+/** Plan and (unless a dry run) perform the send to the circulation list. */
+export async function sendIssue(issueArg: string, options: SendOptions): Promise<SendReport> {
+  const root = path.resolve(options.root ?? process.cwd());
+  const { slug } = resolveIssueFile(issueArg, root);
+  const dir = sendsDir(root, slug);
+
+  // 1. Build and check
+  const build = await buildFor(issueArg, root, options);
+  if (build.report.counts.error > 0) {
+    throw new NewsletterError('ESEND_REFUSED', `not sending ${slug}: the checks found ${build.report.counts.error} error${build.report.counts.error === 1 ? '' : 's'}`, {
+      problems: build.report.findings.filter((f) => f.severity === 'error').map((f) => ({ where: formatWhere(f.where) || undefined, message: `[${f.rule}] ${f.message}` })),
+      hint: `Fix them, build again, test-send, then send.`,
+    });
+  }
+
+  // 2. The gate
+  const testSent = readTestSends(dir).filter((t) => t.hash === build.hash).pop();
+  const skipTestGate = Boolean(options.skipTestGate);
+  if (!testSent && !skipTestGate) {
+    throw new NewsletterError('ESEND_REFUSED', `not sending ${slug}: this version (build ${build.hash.slice(0, 12)}) was never test-sent, so no editor has seen it`, {
+      hint: `Run: npx build-issue ${slug} --send-test, have the editors check it, then send again. (Any change to the issue since the last test send needs a new one.)`,
+    });
+  }
+
+  // 3. The list
+  const list = await readList(path.resolve(root, options.listFile), {
+    shownAs: options.listFile,
+    suppressionFile: build.config.suppressionFile ? path.resolve(root, build.config.suppressionFile) : undefined,
+  });
+  const smtp = options.dryRun ? await smtpSettings(root, options.env).catch(() => undefined) : await smtpSettings(root, options.env);
+
+  // 4. Lock and ledger
+  const release = options.dryRun ? () => {} : takeLock(dir, slug);
+  try {
+    const ledgerFile = path.join(dir, 'ledger.jsonl');
+    const previous = readLedger(ledgerFile);
+    const earlier = previous.starts.filter((s) => !s.dryRun).pop();
+    if (earlier && earlier.hash !== build.hash && previous.recipients.size > 0) {
+      throw new NewsletterError('ESEND_REFUSED', `not sending ${slug}: it was partly sent as build ${earlier.hash.slice(0, 12)} and the issue has changed since (now ${build.hash.slice(0, 12)})`, {
+        hint: `Recipients would get different versions. Restore the issue as it was sent to finish that send, or start a new issue slug for the new version. The ledger is ${path.relative(root, ledgerFile)}.`,
+      });
+    }
+    const todo: Recipient[] = [];
+    const unknownKept: string[] = [];
+    let alreadySent = 0;
+    let failedKept = 0;
+    for (const r of list.recipients) {
+      const state = previous.recipients.get(addressKey(r.email));
+      if (!state) todo.push(r);
+      else if (state.state === 'sent') alreadySent++;
+      else if (state.state === 'unknown') {
+        if (options.resendUnknown) todo.push(r);
+        else unknownKept.push(r.email);
+      } else if (options.retryFailed && state.temporary) todo.push(r);
+      else failedKept++;
+    }
+    const plan: SendPlan = { build, list, smtp, todo, alreadySent, unknownKept, failedKept, testSent, skipTestGate, ledgerFile };
+
+    // 5. Confirm
+    if (options.dryRun) return { plan, cancelled: false, outstanding: todo.length + unknownKept.length + failedKept };
+    if (options.confirm && !(await options.confirm(plan))) return { plan, cancelled: true, outstanding: todo.length + unknownKept.length + failedKept };
+
+    // 6. Send
+    const ledger = new Ledger(ledgerFile);
+    try {
+      ledger.append({ t: 'start', at: now(), hash: build.hash, subject: build.issue.subject, recipients: todo.length, pid: process.pid, ...(skipTestGate && !testSent ? { skipTestGate: true } : {}) });
+      const message = await prepareMessage(build, build.config, { root, env: options.env });
+      const result = await runSend({ ...engineSettings(build, options), smtp: smtp!, message, recipients: todo, ledger, signal: options.signal, onProgress: options.onProgress, timeouts: options.timeouts });
+      ledger.append({ t: 'end', at: now(), sent: result.sent.length, failed: result.failed.length, unknown: result.unknown.length, unsent: result.unsent.length });
+      const outstanding = result.failed.length + result.unknown.length + result.unsent.length + unknownKept.length + failedKept;
+      return { plan, result, cancelled: false, outstanding };
+    } finally {
+      ledger.close();
+    }
+  } finally {
+    release();
+  }
+}
+
+export interface SendStatus {
+  slug: string;
+  ledgerFile: string;
+  testSends: TestSendRecord[];
+  started?: string;
+  hash?: string;
+  sent: number;
+  failed: { email: string; code?: number; response: string; temporary: boolean }[];
+  unknown: string[];
+  /** The last thing the ledger says: "end", "paused", or a send in progress or cut short. */
+  last?: string;
+}
+
+/** A send's state, from its ledger. */
+export function sendStatus(issueArg: string, root = process.cwd()): SendStatus {
+  const { slug } = resolveIssueFile(issueArg, path.resolve(root));
+  const dir = sendsDir(path.resolve(root), slug);
+  const ledgerFile = path.join(dir, 'ledger.jsonl');
+  const l = readLedger(ledgerFile);
+  const states = [...l.recipients.values()];
+  const start = l.starts.filter((s) => !s.dryRun).pop();
+  return {
+    slug,
+    ledgerFile,
+    testSends: readTestSends(dir),
+    started: start?.at,
+    hash: start?.hash,
+    sent: states.filter((s) => s.state === 'sent').length,
+    failed: states.flatMap((s) => (s.state === 'failed' ? [{ email: s.email, code: s.code, response: s.response, temporary: s.temporary }] : [])),
+    unknown: states.flatMap((s) => (s.state === 'unknown' ? [s.email] : [])),
+    last: l.last?.t,
+  };
+}

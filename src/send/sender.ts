@@ -1,0 +1,293 @@
+/**
+ * The sending engine: a few SMTP connections working through the recipients, at
+ * a steady rate, recording every outcome in the ledger as it happens.
+ *
+ * Built on nodemailer's SMTPConnection rather than its pooled transport, for one
+ * reason: exactly-once needs to know *when the body starts*. SMTPConnection reads
+ * the message stream only after the server's 354 reply to DATA, so our stream's
+ * first read is the moment to write the ledger's "data" record (and flush it)
+ * before any byte of the message leaves. A crash before that point leaves no
+ * record: the address is safe to send again. After it, and before the server's
+ * reply, the message's fate is unknown: reported, never guessed.
+ *
+ * Faults: a 4xx reply or a connection lost before the body is a temporary failure,
+ * retried with exponential backoff up to maxRetries; a 5xx is permanent. When more
+ * than failureRate of the last failureWindow results failed, the send pauses itself.
+ */
+import { Readable } from 'node:stream';
+import { hostname } from 'node:os';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import type { Recipient } from './list.js';
+import { now, type Ledger } from './ledger.js';
+import type { PreparedMessage } from './message.js';
+import type { SmtpSettings } from './smtp-settings.js';
+
+export interface EngineOptions {
+  smtp: SmtpSettings;
+  message: PreparedMessage;
+  recipients: readonly Recipient[];
+  /** Where outcomes go; none for a test send. */
+  ledger?: Ledger;
+  /** Messages per second, across all connections. */
+  rate: number;
+  connections: number;
+  maxRetries: number;
+  retryBaseMs: number;
+  failureWindow: number;
+  failureRate: number;
+  /** Aborting stops taking new recipients; messages in flight finish. */
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** Socket time-outs, in ms (tests shorten them). */
+  timeouts?: { connection?: number; greeting?: number; socket?: number };
+}
+
+export interface Progress {
+  sent: number;
+  failed: number;
+  unknown: number;
+  retrying: number;
+  remaining: number;
+  total: number;
+  /** Messages per second over the run so far. */
+  rate: number;
+  elapsedMs: number;
+}
+
+export interface EngineResult {
+  sent: string[];
+  failed: { email: string; code?: number; response: string; temporary: boolean }[];
+  unknown: string[];
+  /** Never offered to the server (the send stopped first). */
+  unsent: string[];
+  /** Why the send paused itself, if it did. */
+  paused?: string;
+  interrupted: boolean;
+  elapsedMs: number;
+}
+
+interface Job {
+  r: Recipient;
+  attempt: number;
+  notBefore: number;
+}
+
+type Outcome =
+  | { kind: 'sent'; response: string; queueId?: string }
+  | { kind: 'failed'; code?: number; response: string; temporary: boolean; connectionLost: boolean; bodyStarted: boolean }
+  | { kind: 'unknown'; response: string };
+
+interface SmtpError extends Error {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** The queue id from a 250 reply ("250 2.0.0 Ok: queued as 4bXq1y3FzJz"). */
+export function queueIdOf(response: string): string | undefined {
+  return /queued as ([\w.@<>-]+)/i.exec(response)?.[1] ?? /\bid[= ]([\w.@<>-]{6,})/i.exec(response)?.[1];
+}
+
+function connect(o: EngineOptions): Promise<SMTPConnection> {
+  const s = o.smtp;
+  const conn = new SMTPConnection({
+    host: s.host,
+    port: s.port,
+    secure: s.secure,
+    requireTLS: s.requireTLS,
+    name: hostname(),
+    connectionTimeout: o.timeouts?.connection ?? 30_000,
+    greetingTimeout: o.timeouts?.greeting ?? 30_000,
+    socketTimeout: o.timeouts?.socket ?? 120_000,
+  });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      conn.close();
+      reject(err);
+    };
+    conn.once('error', fail);
+    conn.connect(() => {
+      if (!s.auth) {
+        settled = true;
+        conn.removeListener('error', fail);
+        conn.on('error', () => {}); // later socket errors arrive through send() callbacks
+        return resolve(conn);
+      }
+      conn.login({ user: s.auth.user, pass: s.auth.pass }, (err) => {
+        if (err) return fail(err);
+        settled = true;
+        conn.removeListener('error', fail);
+        conn.on('error', () => {});
+        resolve(conn);
+      });
+    });
+  });
+}
+
+function sendOne(conn: SMTPConnection, o: EngineOptions, r: Recipient, raw: Buffer): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let bodyStarted = false;
+    const body = new Readable({
+      read() {
+        if (bodyStarted) return;
+        bodyStarted = true;
+        // The server has said 354: record that this message is going, on disk, before it goes.
+        if (!o.ledger) {
+          this.push(raw);
+          this.push(null);
+          return;
+        }
+        o.ledger.append({ t: 'data', email: r.email, at: now() });
+        void o.ledger.flushed().then(() => {
+          this.push(raw);
+          this.push(null);
+        });
+      },
+    });
+    conn.send({ from: o.message.from, to: [r.email] }, body, (err, info) => {
+      if (!err) {
+        const response = String(info?.response ?? '250');
+        return resolve({ kind: 'sent', response, queueId: queueIdOf(response) });
+      }
+      const e = err as SmtpError;
+      const code = e.responseCode;
+      const response = e.response ?? e.message;
+      if (code === undefined) {
+        // No reply: the connection died or timed out. Before the body, nothing was sent.
+        return resolve(bodyStarted ? { kind: 'unknown', response } : { kind: 'failed', response, temporary: true, connectionLost: true, bodyStarted });
+      }
+      resolve({ kind: 'failed', code, response, temporary: code >= 400 && code < 500, connectionLost: code === 421, bodyStarted });
+    });
+  });
+}
+
+/** Send `recipients` and record each outcome. Never throws for an SMTP failure: it reports it. */
+export async function runSend(o: EngineOptions): Promise<EngineResult> {
+  const started = performance.now();
+  const result: EngineResult = { sent: [], failed: [], unknown: [], unsent: [], interrupted: false, elapsedMs: 0 };
+  const queue: Job[] = o.recipients.map((r) => ({ r, attempt: 0, notBefore: 0 }));
+  const retries: Job[] = [];
+  let inFlight = 0;
+  let stopped = false;
+  const window: boolean[] = [];
+  const interval = 1000 / o.rate;
+  let nextSlot = performance.now();
+
+  const progress = () =>
+    o.onProgress?.({
+      sent: result.sent.length,
+      failed: result.failed.length,
+      unknown: result.unknown.length,
+      retrying: retries.length,
+      remaining: queue.length + retries.length + inFlight,
+      total: o.recipients.length,
+      rate: result.sent.length / Math.max(0.001, (performance.now() - started) / 1000),
+      elapsedMs: performance.now() - started,
+    });
+
+  const record = (ok: boolean) => {
+    window.push(ok);
+    if (window.length > o.failureWindow) window.shift();
+    const failures = window.filter((x) => !x).length;
+    // Judge only once there is enough to judge: 20 results, or the whole window if smaller.
+    if (!stopped && window.length >= Math.min(o.failureWindow, 20) && failures / window.length > o.failureRate) {
+      stopped = true;
+      result.paused = `${failures} of the last ${window.length} messages failed (more than ${Math.round(o.failureRate * 100)}%)`;
+      o.ledger?.append({ t: 'paused', at: now(), reason: result.paused });
+    }
+  };
+
+  const take = (): Job | 'wait' | undefined => {
+    const t = Date.now();
+    const ready = retries.findIndex((j) => j.notBefore <= t);
+    if (ready >= 0) return retries.splice(ready, 1)[0];
+    if (queue.length) return queue.shift();
+    return retries.length || inFlight ? 'wait' : undefined;
+  };
+
+  const settle = (job: Job, out: Outcome) => {
+    const email = job.r.email;
+    if (out.kind === 'sent') {
+      o.ledger?.append({ t: 'sent', email, at: now(), response: out.response, queueId: out.queueId });
+      result.sent.push(email);
+      record(true);
+    } else if (out.kind === 'unknown') {
+      // The "data" record already in the ledger says so; nothing more is known.
+      result.unknown.push(email);
+      record(false);
+    } else if (out.temporary && job.attempt < o.maxRetries) {
+      job.attempt++;
+      job.notBefore = Date.now() + o.retryBaseMs * 2 ** (job.attempt - 1);
+      o.ledger?.append({ t: 'retry', email, at: now(), code: out.code, response: out.response, attempt: job.attempt });
+      retries.push(job);
+    } else {
+      o.ledger?.append({ t: 'failed', email, at: now(), code: out.code, response: out.response, temporary: out.temporary });
+      result.failed.push({ email, code: out.code, response: out.response, temporary: out.temporary });
+      record(false);
+    }
+    progress();
+  };
+
+  const worker = async () => {
+    let conn: SMTPConnection | undefined;
+    let connectFailures = 0;
+    while (!stopped && !o.signal?.aborted) {
+      const job = take();
+      if (job === undefined) break;
+      if (job === 'wait') {
+        await sleep(20);
+        continue;
+      }
+      inFlight++;
+      try {
+        const slot = Math.max(performance.now(), nextSlot);
+        nextSlot = slot + interval;
+        await sleep(slot - performance.now());
+        if (!conn) {
+          try {
+            conn = await connect(o);
+            connectFailures = 0;
+          } catch (err) {
+            connectFailures++;
+            const e = err as SmtpError;
+            settle(job, { kind: 'failed', code: e.responseCode, response: `could not connect to ${o.smtp.host}:${o.smtp.port}: ${e.message}`, temporary: (e.responseCode ?? 421) < 500, connectionLost: true, bodyStarted: false });
+            await sleep(Math.min(30_000, o.retryBaseMs * 2 ** Math.min(connectFailures, 6)));
+            continue;
+          }
+        }
+        const raw = await o.message.forRecipient(job.r);
+        const out = await sendOne(conn, o, job.r, raw);
+        settle(job, out);
+        if (out.kind === 'unknown' || (out.kind === 'failed' && out.connectionLost)) {
+          conn.close();
+          conn = undefined;
+        } else if (out.kind === 'failed') {
+          // The transaction failed but the connection lives: reset it for the next message.
+          const c = conn;
+          const ok = await new Promise<boolean>((resolve) => c.reset((err) => resolve(!err)));
+          if (!ok) {
+            c.close();
+            conn = undefined;
+          }
+        }
+      } finally {
+        inFlight--;
+      }
+    }
+    conn?.quit();
+  };
+
+  await Promise.all(Array.from({ length: Math.max(1, o.connections) }, () => worker()));
+  result.interrupted = Boolean(o.signal?.aborted);
+  result.unsent = [...queue, ...retries].map((j) => j.r.email);
+  result.elapsedMs = performance.now() - started;
+  progress();
+  return result;
+}
+
