@@ -17,7 +17,7 @@
  * concurrent connections share one flush (group commit). Outcomes are flushed in
  * the same batches; losing one in a power cut only turns a "sent" into "unknown".
  */
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { addressKey } from './list.js';
 
@@ -92,6 +92,7 @@ export class Ledger {
   private fd: number;
   private pending: (() => void)[] = [];
   private scheduled = false;
+  private syncing = false;
   private dirty = false;
 
   constructor(file: string) {
@@ -117,18 +118,27 @@ export class Ledger {
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.syncing) return;
     this.scheduled = true;
     // setImmediate: let the other connections' records of this turn join the same flush.
     setImmediate(() => {
       this.scheduled = false;
-      if (this.dirty && this.fd >= 0) {
-        fdatasyncSync(this.fd);
-        this.dirty = false;
-      }
       const waiting = this.pending;
       this.pending = [];
-      for (const resolve of waiting) resolve();
+      if (!this.dirty || this.fd < 0) {
+        for (const resolve of waiting) resolve();
+        return;
+      }
+      this.dirty = false;
+      this.syncing = true;
+      // Off the main thread: sending goes on while the disk catches up; records
+      // appended meanwhile go in the next flush (group commit).
+      fdatasync(this.fd, (err) => {
+        this.syncing = false;
+        if (err && this.fd >= 0) throw err;
+        for (const resolve of waiting) resolve();
+        if (this.dirty || this.pending.length) this.schedule();
+      });
     });
   }
 

@@ -19,6 +19,7 @@ import { NewsletterError } from '../errors.js';
 export interface Recipient {
   /** The address as written in the file, trimmed. */
   email: string;
+  /** From the name column when there is one and the cell is not empty; whitespace collapsed. */
   name?: string;
   /** 1-based line in the file where the row starts. */
   line: number;
@@ -165,7 +166,7 @@ async function missingListHint(file: string, shown: string): Promise<string> {
  * Lines: blank lines are NOT skipped by csv-parse (they arrive as [""] and are
  * dropped here), so every record ends at a line break and the next starts on the
  * following line; a record spans 1 + the line breaks inside its quoted fields.
- * (csv-parse's own `info` would cost a second per million rows, and its `lines`
+ * (csv-parse's own `info` option costs about 2 s per million rows, and its `lines`
  * is where a record ends, with a CRLF inside quotes counted twice.)
  */
 function parseRows(source: Readable, shown: string, onRow: (fields: string[], line: number) => void): Promise<void> {
@@ -335,7 +336,8 @@ export async function readList(file: string, options: { suppressionFile?: string
       result.suppressed.push({ line, email });
       return;
     }
-    const name = columns.name === undefined ? '' : (fields[columns.name] ?? '').trim();
+    // A display name goes in the To: header: line breaks and runs of spaces become one space.
+    const name = columns.name === undefined ? '' : (fields[columns.name] ?? '').replace(/\s+/g, ' ').trim();
     result.recipients.push(name ? { email, name, line } : { email, line });
   });
 

@@ -21,8 +21,23 @@ export interface PreparedMessage {
   subject: string;
   /** Bytes of the shared part (headers every copy shares, and the body). */
   size: number;
+  /**
+   * True when forRecipient's bytes are already in SMTP's DATA form (CRLF line ends,
+   * a dot doubled at the start of a line), so the sender need not scan every byte
+   * of every copy. False when DKIM signs each copy (it signs the plain form).
+   */
+  dotStuffed: boolean;
   /** One recipient's copy: the shared message with To, Date and Message-ID. */
   forRecipient(to: { email: string; name?: string }): Promise<Buffer>;
+}
+
+/**
+ * SMTP's DATA form of a message (RFC 5321 4.5.2): every line end CRLF, and a dot
+ * at the start of a line doubled. Done once for the shared part, not per copy.
+ */
+export function dotStuff(message: Buffer): Buffer {
+  const text = message.toString('latin1').replace(/\r?\n|\r/g, '\r\n');
+  return Buffer.from(text.replace(/(^|\r\n)\./g, '$1..'), 'latin1');
 }
 
 export interface PrepareOptions {
@@ -122,21 +137,25 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const split = composed.indexOf('\r\n\r\n');
   const head = withoutHeaders(composed.subarray(0, split).toString('latin1'), ['Date', 'Message-ID', 'To']);
   const body = composed.subarray(split);
-  const shared = Buffer.from(head, 'latin1');
+  const dkim = await dkimSigner(config, options.root, options.env ?? process.env);
+  // Without DKIM, the shared head and body can be put in DATA form once; the
+  // per-copy header lines (To, Date, Message-ID) never start with a dot.
+  const shared = dkim ? Buffer.from(head, 'latin1') : dotStuff(Buffer.from(head, 'latin1'));
+  const sharedBody = dkim ? body : dotStuff(body);
   const domain = senderDomain(config);
   const tag = `${build.slug}.${build.hash.slice(0, 12)}`;
-  const dkim = await dkimSigner(config, options.root, options.env ?? process.env);
 
   return {
     from: config.sender.address,
     subject,
     size: shared.length + body.length,
+    dotStuffed: !dkim,
     async forRecipient(to) {
       const own = Buffer.from(
         `\r\nTo: ${formatAddress(to.email, to.name)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>`,
         'utf8',
       );
-      const message = Buffer.concat([shared, own, body]);
+      const message = Buffer.concat([shared, own, sharedBody]);
       return dkim ? collect(dkim.sign(message)) : message;
     },
   };
