@@ -294,6 +294,33 @@ describe('sending to the list', () => {
   });
 });
 
+describe('message headers', () => {
+  it('with an https unsubscribe page: one-click List-Unsubscribe-Post, and DKIM signs both List-Unsubscribe headers', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const s = await sink();
+    const project = await sendProject('dkim:\n  domainName: example.org\n  keySelector: news2025\n  privateKeyFile: keys/dkim.pem\n');
+    const cfg = path.join(project, 'newsletter.config.yaml');
+    await writeFile(cfg, (await readFile(cfg, 'utf8')).replace('unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk', 'unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk\n  url: https://liia.london/newsletter/unsubscribe'));
+    await mkdir(path.join(project, 'keys'));
+    await writeFile(path.join(project, 'keys/dkim.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const r = await runCli(['july-2025', '--send-test', '--to', 'reviewer@example.org'], project, env(s));
+    expect(r.code, r.err).toBe(0);
+    const raw = s.messages[0]!.raw.toString('utf8');
+    expect(raw).toMatch(/^List-Unsubscribe:\s*<https:\/\/liia\.london\/newsletter\/unsubscribe>,\s*<mailto:liiateam@londoncouncils\.gov\.uk\?subject=Unsubscribe>/m);
+    expect(raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
+    const dkim = /^DKIM-Signature:([\s\S]*?)\r\n(?=\S)/m.exec(raw)?.[1]?.replace(/\s+/g, '');
+    expect(dkim).toBeTruthy();
+    expect(dkim).toContain('d=example.org');
+    expect(dkim).toContain('s=news2025');
+    const signed = /(?:^|;)h=([^;]+)/.exec(dkim!)![1]!.toLowerCase().split(':');
+    expect(signed).toEqual(expect.arrayContaining(['from', 'to', 'subject', 'list-unsubscribe', 'list-unsubscribe-post']));
+    // The message still arrives whole (the DKIM path skips the pre-stuffed fast path).
+    const mail = await s.parse(0);
+    expect(mail.text).toContain('Dear colleagues,');
+  });
+});
+
 describe('SMTP settings and secrets', () => {
   it('allows plain SMTP only to this machine; anything else must use TLS', () => {
     expect(parseSmtpUrl('smtp://127.0.0.1:2525')).toMatchObject({ loopback: true, requireTLS: false, secure: false });

@@ -165,7 +165,7 @@ function connect(o: EngineOptions): Promise<Connection> {
   });
 }
 
-function sendOne(conn: SMTPConnection, o: EngineOptions, r: Recipient, raw: Buffer): Promise<Outcome> {
+function sendOne(conn: SMTPConnection, o: EngineOptions, r: Recipient, chunks: Buffer[]): Promise<Outcome> {
   return new Promise((resolve) => {
     let bodyStarted = false;
     const body = new Readable({
@@ -173,16 +173,13 @@ function sendOne(conn: SMTPConnection, o: EngineOptions, r: Recipient, raw: Buff
         if (bodyStarted) return;
         bodyStarted = true;
         // The server has said 354: record that this message is going, on disk, before it goes.
-        if (!o.ledger) {
-          this.push(raw);
+        const go = () => {
+          for (const chunk of chunks) this.push(chunk);
           this.push(null);
-          return;
-        }
+        };
+        if (!o.ledger) return go();
         o.ledger.append({ t: 'data', email: r.email, at: now() });
-        void o.ledger.flushed().then(() => {
-          this.push(raw);
-          this.push(null);
-        });
+        void o.ledger.flushed().then(go);
       },
     });
     conn.send({ from: o.message.from, to: [r.email] }, body, (err, info) => {
@@ -299,8 +296,8 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
             continue;
           }
         }
-        const raw = await o.message.forRecipient(job.r);
-        const out = await sendOne(conn, o, job.r, raw);
+        const chunks = await o.message.forRecipient(job.r);
+        const out = await sendOne(conn, o, job.r, chunks);
         settle(job, out);
         if (out.kind === 'unknown' || (out.kind === 'failed' && out.connectionLost)) {
           conn.close();

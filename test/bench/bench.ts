@@ -8,9 +8,13 @@
  *  2. Start-up alone: `--version` of each CLI, same pairing.
  *  3. Warm: in-process rebuilds of the same issue (what --watch will do).
  *  4. Sizes of email.html, email.txt and email.eml.
+ *  5. Sending (test/bench/send-bench.ts): our sender against Postfix's smtp-source
+ *     into smtp-sink, paired; 6. peak memory for 100,000 recipients.
  *
  * Figures only: nothing here passes or fails, and no test asserts on time.
- * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20).
+ * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20); BENCH_SEND=0 skips
+ * sending, BENCH_SEND_MESSAGES (3000), BENCH_SEND_PAIRS (3), BENCH_SEND_CONNECTIONS (4),
+ * BENCH_SEND_BIG (100000).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
@@ -18,6 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
+import { prepareMessage } from '../../src/send/message.js';
+import { sendBenchmarks } from './send-bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pairs = Number(process.env.BENCH_PAIRS ?? 10);
@@ -98,7 +104,12 @@ async function main(): Promise<void> {
   console.log(`  email.html  ${b.html} bytes  (${((b.html / GMAIL_CLIP_BYTES) * 100).toFixed(0)}% of Gmail's ${GMAIL_CLIP_BYTES}-byte clipping limit; target <= 90000)`);
   console.log(`  email.txt   ${b.text} bytes`);
   console.log(`  email.eml   ${b.eml} bytes`);
-  console.log(`  (bare mjml CLI output of the same MJML, unminified, no inlining: ${Buffer.byteLength(execFileSync(node, [mjmlCli, mjmlFile, '-s'], { encoding: 'utf8' }))} bytes)`);
+  console.log(`  (bare mjml CLI output of the same MJML, unminified, no inlining: ${Buffer.byteLength(execFileSync(node, [mjmlCli, mjmlFile, '-s'], { encoding: 'utf8' }))} bytes)\n`);
+
+  if (process.env.BENCH_SEND !== '0') {
+    const message = await prepareMessage(built, built.config, { root });
+    await sendBenchmarks(root, message.size);
+  }
 }
 
 await main();

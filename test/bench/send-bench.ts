@@ -1,0 +1,84 @@
+/**
+ * The send benchmark: our sender against Postfix's smtp-source, both pushing
+ * July-sized messages into Postfix's smtp-sink on 127.0.0.1 (Debian package
+ * postfix; both tools run without the mail daemon), paired runs at the same
+ * concurrency; then peak memory for 100,000 recipients (and 10,000, to show it
+ * is flat in list size).
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function which(cmd: string): string | undefined {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
+    const p = path.join(dir, cmd);
+    if (spawnSync('test', ['-x', p]).status === 0) return p;
+  }
+  return undefined;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function runChild(root: string, n: number, connections: number, url: string): { rate: number; sent: number; seconds: number; peakRssMb: number; peakHeapMb: number; messageBytes: number } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'test/bench/send-memory.ts'), String(n), String(connections)], {
+    cwd: root,
+    env: { ...process.env, SMTP_URL: url },
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+export async function sendBenchmarks(root: string, messageBytes: number): Promise<void> {
+  const sinkBin = which('smtp-sink');
+  const sourceBin = which('smtp-source');
+  if (!sinkBin || !sourceBin) {
+    console.log('5. Sending: skipped, Postfix\'s smtp-sink and smtp-source are not installed (apt-get install postfix)\n');
+    return;
+  }
+  const n = Number(process.env.BENCH_SEND_MESSAGES ?? 3000);
+  const pairs = Number(process.env.BENCH_SEND_PAIRS ?? 3);
+  const connections = Number(process.env.BENCH_SEND_CONNECTIONS ?? 4);
+  const big = Number(process.env.BENCH_SEND_BIG ?? 100_000);
+  const port = await freePort();
+  // smtp-sink drops privileges when run as root; it accepts and discards everything.
+  const sinkArgs = [...(process.getuid?.() === 0 ? ['-u', 'nobody'] : []), `127.0.0.1:${port}`, '256'];
+  const sink: ChildProcess = spawn(sinkBin, sinkArgs, { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  const url = `smtp://127.0.0.1:${port}`;
+  try {
+    const ours: number[] = [];
+    const theirs: number[] = [];
+    for (let i = 0; i < pairs; i++) {
+      const t = performance.now();
+      execFileSync(sourceBin, ['-s', String(connections), '-l', String(messageBytes), '-m', String(n), '-f', 'news@example.org', '-t', 'reader@example.org', `127.0.0.1:${port}`], { stdio: 'ignore' });
+      theirs.push(n / ((performance.now() - t) / 1000));
+      ours.push(runChild(root, n, connections, url).rate);
+    }
+    const ratios = ours.map((o, i) => o / theirs[i]!);
+    console.log(`5. Sending ${n} July-sized messages (${messageBytes} bytes) to Postfix's smtp-sink on 127.0.0.1, ${connections} connections, ${pairs} pairs`);
+    console.log(`  ours, ledger on   median ${median(ours).toFixed(0)} msg/s  (${ours.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`  smtp-source       median ${median(theirs).toFixed(0)} msg/s  (${theirs.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`  ratio ours/smtp-source: ${median(ratios).toFixed(2)}x (median of pairs); target at least 0.8x\n`);
+
+    const small = runChild(root, Math.round(big / 10), connections, url);
+    const large = runChild(root, big, connections, url);
+    console.log(`6. Peak memory of a whole send with the ledger on (list read, every message sent)`);
+    console.log(`  ${small.sent} recipients: peak RSS ${small.peakRssMb.toFixed(0)} MB, peak heap ${small.peakHeapMb.toFixed(0)} MB, ${small.rate.toFixed(0)} msg/s`);
+    console.log(`  ${large.sent} recipients: peak RSS ${large.peakRssMb.toFixed(0)} MB, peak heap ${large.peakHeapMb.toFixed(0)} MB, ${large.rate.toFixed(0)} msg/s, ${large.seconds.toFixed(0)} s; target under 150 MB\n`);
+  } finally {
+    sink.kill('SIGTERM');
+  }
+}
