@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js';
 import type { Issue } from '../issue/schema.js';
+import type { LoadedIssue } from '../issue/load-issue.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -42,9 +43,9 @@ export interface CheckContext {
   /** The complete message, as written to email.eml. */
   eml: Buffer;
   /** The YAML position of a field of the issue, by path; undefined when it is not in the file. */
-  locate(path: readonly (string | number)[]): Where | undefined;
+  locate: LoadedIssue['locate'];
   /** The position of `needle` inside the field at `path` (for a link inside Markdown); undefined if it is not written there. */
-  locateIn(path: readonly (string | number)[], needle: string, occurrence?: number): Where | undefined;
+  locateIn: LoadedIssue['locateIn'];
 }
 
 export interface Rule {

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
 import { prepareMessage } from '../../src/send/message.js';
-import { sendBenchmarks } from './send-bench.js';
+import { median, sendBenchmarks } from './send-bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pairs = Number(process.env.BENCH_PAIRS ?? 10);
@@ -32,11 +32,6 @@ const node = process.execPath;
 const bin = path.join(root, 'bin', 'build-issue.js');
 const mjmlCli = path.join(root, 'node_modules', 'mjml', 'bin', 'mjml');
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const ms = (n: number) => `${n.toFixed(0)} ms`;
 
 function timeRun(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): number {

@@ -9,7 +9,8 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { createServer } from 'node:net';
 import path from 'node:path';
 
-const median = (xs: number[]) => {
+/** The median of a list of figures. */
+export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
