@@ -249,7 +249,8 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
           cancelled: report.cancelled,
           slug: report.plan.build.slug,
           hash: report.plan.build.hash,
-          list: { rows: report.plan.list.rows, recipients: report.plan.list.recipients.length, invalid: report.plan.list.invalid, duplicates: report.plan.list.duplicates.length, suppressed: report.plan.list.suppressed.length },
+          // Line numbers and reasons only: the rows themselves are personal data, and JSON output ends up in logs.
+          list: { rows: report.plan.list.rows, recipients: report.plan.list.recipients.length, invalid: report.plan.list.invalid.map(({ line, reason }) => ({ line, reason })), duplicates: report.plan.list.duplicates.length, suppressed: report.plan.list.suppressed.length },
           alreadySent: report.plan.alreadySent,
           toSend: report.plan.todo.length,
           ...(res ? { sent: res.sent.length, failed: res.failed, unknown: [...res.unknown, ...report.plan.unknownKept], unsent: res.unsent.length, paused: res.paused, interrupted: res.interrupted } : {}),
