@@ -30,6 +30,9 @@ await build({
   // src/ is ESM and uses import.meta.url; in the CommonJS bundle that is this file's URL.
   define: { 'import.meta.url': '__bundleUrl' },
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // playwright-core is loaded from node_modules when --screenshots runs: it is large,
+  // finds its own files at run time, and most builds never start a browser.
+  external: ['playwright-core'],
   plugins: [
     {
       name: 'unused-modules',

@@ -13,6 +13,7 @@
  * 10. Write dist/<slug>/ atomically, report.json included (unless `write: false`)
  */
 import { createHash } from 'node:crypto';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIG_FILE, loadConfig, type Config } from './config.js';
 import { NewsletterError } from './errors.js';
@@ -26,7 +27,7 @@ import { renderMjml } from './render/render-mjml.js';
 import { loadTemplates } from './render/templates.js';
 import { toPlainText } from './render/to-plain-text.js';
 import { writeOutputDir } from './output/write-output.js';
-import { runChecks, type CheckReport, type Rule } from './check/index.js';
+import { runChecks, type CheckReport, type Finding, type Rule } from './check/index.js';
 
 /** Gmail clips an HTML part larger than this and hides the rest, footer included. */
 export const GMAIL_CLIP_BYTES = 102_000;
@@ -50,6 +51,11 @@ export interface BuildOptions {
   extraRules?: readonly Rule[];
   /** Notes about the checks to show in the report. */
   checkNotes?: string[];
+  /**
+   * Also take screenshots (desktop, phone, phone in dark mode) into dist/<slug>/ with
+   * Chromium, and add the browser's rendering checks to the report. Needs `write`.
+   */
+  screenshots?: boolean;
 }
 
 export interface BuildResult {
@@ -62,6 +68,8 @@ export interface BuildResult {
   files: { html: string; text: string; eml: string; report: string };
   /** The checks' findings; empty when `check: false`. */
   report: CheckReport;
+  /** The PNGs written when `screenshots` was asked for. */
+  screenshots?: Record<'desktop' | 'phone' | 'phoneDark', string>;
   mjml: string;
   html: string;
   text: string;
@@ -75,6 +83,23 @@ export interface BuildResult {
 }
 
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Add findings from a later stage (the browser's) to a report: errors first, counts updated. */
+function addFindings(report: CheckReport, more: Finding[]): void {
+  report.findings.push(...more);
+  report.findings.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+  report.counts = {
+    error: report.findings.filter((f) => f.severity === 'error').length,
+    warning: report.findings.filter((f) => f.severity === 'warning').length,
+  };
+}
+
+/** Write one file by rename, so a reader never sees half of it. */
+async function replaceFile(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, file);
+}
 
 /** `july-2025` -> `<root>/issues/july-2025.yaml`; a path to a .yaml file is used as it is. */
 export function resolveIssueFile(issue: string, root: string): { file: string; slug: string } {
@@ -153,9 +178,24 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     eml: path.join(dir, 'email.eml'),
     report: path.join(dir, 'report.json'),
   };
+  const reportJson = () => JSON.stringify({ slug, hash, ...report }, null, 2) + '\n';
   if (options.write !== false) {
-    const reportJson = JSON.stringify({ slug, hash, ...report }, null, 2) + '\n';
-    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml, 'report.json': reportJson });
+    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml, 'report.json': reportJson() });
+  }
+
+  // 11. Screenshots, and the browser's own checks (loaded lazily: most builds never start a browser)
+  let screenshots: BuildResult['screenshots'];
+  if (options.screenshots && options.write !== false) {
+    const { takeScreenshots, BrowserMissingError } = await import('./preview/screenshots.js');
+    try {
+      const shots = await takeScreenshots(html, dir);
+      screenshots = shots.files;
+      addFindings(report, shots.findings);
+      await replaceFile(files.report, reportJson());
+    } catch (err) {
+      if (err instanceof BrowserMissingError) throw new NewsletterError('EBROWSER', err.message, { hint: err.hint, cause: err });
+      throw err;
+    }
   }
   return {
     slug,
@@ -165,6 +205,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     dir,
     files,
     report,
+    screenshots,
     mjml: rendered.mjml,
     html,
     text,

@@ -176,6 +176,37 @@ interface Options {
   resendUnknown?: boolean;
   skipTestGate?: boolean;
   status?: boolean;
+  screenshots?: boolean;
+  watch?: boolean;
+  port?: number;
+}
+
+/** --watch: the preview server until Ctrl-C. Prints each rebuild (or its error) as it happens. */
+async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
+  const { startPreview, formatError } = await import('./preview/server.js');
+  const server = await startPreview({
+    root: io.cwd,
+    issue,
+    port: opts.port ?? 0,
+    onEvent: (e) => {
+      if (e.type === 'built') {
+        const { error, warning } = e.result.report.counts;
+        const changed = e.changed.length ? ` (${e.changed.join(', ')})` : '';
+        io.out(`Built ${e.result.slug} in ${Math.round(e.ms)} ms${changed}: ${kb(e.result.bytes.html)} HTML, ${error} error${error === 1 ? '' : 's'}, ${warning} warning${warning === 1 ? '' : 's'}\n`);
+      } else if (e.type === 'failed') {
+        io.err(`${formatError(e.error)}\n  (the preview keeps the last good build; fix the file and save again)\n`);
+      }
+    },
+  });
+  io.out(`Preview: ${server.url}  (watching ${server.watching.join(', ')}; Ctrl-C to stop)\n`);
+  await new Promise<void>((resolve) => {
+    if (!io.signal) return; // no way to be stopped: run until the process ends
+    if (io.signal.aborted) return resolve();
+    io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.close();
+  io.out('Preview stopped.\n');
+  return ExitCode.OK;
 }
 
 function showStatus(issue: string, io: Io, json: boolean): number {
@@ -299,19 +330,24 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
     .option('--resend-unknown', 'with --send: send again to recipients whose earlier message has an unknown fate')
     .option('--skip-test-gate', 'with --send: send a version that was never test-sent (recorded in the ledger)')
     .option('--status', "show a send's state from its ledger")
+    .option('--screenshots', 'also write PNGs of the email (desktop, phone, phone in dark mode) with Chromium, and check it renders on phones')
+    .option('--watch', 'build, serve a live preview on 127.0.0.1 and rebuild on every save (Ctrl-C stops)')
+    .option('--port <n>', 'with --watch: the port for the preview (default: a free one)', positive('--port', true))
     .showHelpAfterError('(run build-issue --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .action(async (issue: string, opts: Options) => {
       json = Boolean(opts.json);
-      const modes = [opts.sendTest && '--send-test', opts.send && '--send', opts.status && '--status'].filter(Boolean);
+      const modes = [opts.sendTest && '--send-test', opts.send && '--send', opts.status && '--status', opts.watch && '--watch'].filter(Boolean);
       if (modes.length > 1) throw usage(`${modes.join(' and ')} cannot be used together`);
       if (opts.to && !opts.sendTest) throw usage('--to goes with --send-test');
       if (opts.list && !opts.send) throw usage('--list goes with --send');
       for (const flag of ['yes', 'dryRun', 'retryFailed', 'resendUnknown', 'skipTestGate'] as const) {
         if (opts[flag] && !opts.send) throw usage(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --send`);
       }
+      if (opts.port && !opts.watch) throw usage('--port goes with --watch');
       if (opts.status) return void (exitCode = showStatus(issue, io, json));
+      if (opts.watch) return void (exitCode = await doWatch(issue, opts, io));
       if (opts.sendTest) return void (exitCode = await doSendTest(issue, opts, io, json));
       if (opts.send) return void (exitCode = await doSend(issue, opts, io, json));
       const extra = await extraRules({ spam: opts.check, accessibility: opts.check, clientSupport: opts.check ? { root: io.cwd } : undefined, checkLinks: opts.checkLinks });
@@ -321,6 +357,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
         outDir: opts.out ? path.resolve(io.cwd, opts.out) : undefined,
         extraRules: extra.rules,
         checkNotes: extra.notes,
+        screenshots: opts.screenshots,
       });
       const blocked = result.report.counts.error > 0 && !opts.allowErrors;
       if (blocked) exitCode = ExitCode.FAILED;
@@ -344,6 +381,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
                 notes: result.report.notes,
                 ...(opts.check ? { links: result.report.links } : {}),
               },
+              ...(result.screenshots ? { screenshots: Object.fromEntries(Object.entries(result.screenshots).map(([k, f]) => [k, path.relative(io.cwd, f)])) } : {}),
             },
             null,
             2,
@@ -351,6 +389,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
         );
       } else {
         io.out(summary(result, io.cwd));
+        if (result.screenshots) for (const f of Object.values(result.screenshots)) io.out(`  ${path.relative(io.cwd, f)}\n`);
         io.out('\n' + formatReport(result.report, { full: opts.check, max: 10 }));
         if (blocked) {
           io.err(`\nerror: the checks found ${result.report.counts.error} error${result.report.counts.error === 1 ? '' : 's'}: fix them before sending (the files are written, to look at). --allow-errors exits 0 anyway.\n`);
@@ -378,7 +417,7 @@ export async function main(): Promise<void> {
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
     controller.abort();
-    process.stderr.write('\nStopping after the messages in flight (Ctrl-C again to stop at once)...\n');
+    process.stderr.write('\nStopping: a send finishes the messages in flight first (Ctrl-C again to stop at once)...\n');
   };
   process.on('SIGINT', onSigint);
   try {

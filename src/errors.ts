@@ -26,6 +26,8 @@ export const ErrorCodes = {
   ESEND_REFUSED: 'ESEND_REFUSED',
   /** A send stopped or ended with recipients failed or unsent. */
   ESEND: 'ESEND',
+  /** No Chromium to take screenshots with (or it would not start). */
+  EBROWSER: 'EBROWSER',
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
