@@ -56,6 +56,8 @@ export interface BuildOptions {
    * Chromium, and add the browser's rendering checks to the report. Needs `write`.
    */
   screenshots?: boolean;
+  /** Where CHROMIUM_PATH is read, for screenshots. @default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface BuildResult {
@@ -188,7 +190,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   if (options.screenshots && options.write !== false) {
     const { takeScreenshots, BrowserMissingError } = await import('./preview/screenshots.js');
     try {
-      const shots = await takeScreenshots(html, dir);
+      const shots = await takeScreenshots(html, dir, { env: options.env });
       screenshots = shots.files;
       addFindings(report, shots.findings);
       await replaceFile(files.report, reportJson());

@@ -358,6 +358,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
         extraRules: extra.rules,
         checkNotes: extra.notes,
         screenshots: opts.screenshots,
+        env: io.env,
       });
       const blocked = result.report.counts.error > 0 && !opts.allowErrors;
       if (blocked) exitCode = ExitCode.FAILED;

@@ -1,5 +1,5 @@
 /** The command line: arguments, output, exit codes; and the real bin as a child process. */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -69,6 +69,49 @@ describe('build-issue (in-process)', () => {
       expect(code, args.join(' ')).toBe(2);
       expect(err).toMatch(/error: /);
     }
+  });
+});
+
+describe('--screenshots and --watch from the command line', () => {
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+  it('--screenshots without a browser: says how to install one, exit 1', async () => {
+    const project = await makeProject();
+    const { code, err } = await runCli(['july-2025', '--screenshots'], project, { CHROMIUM_PATH: '/nonexistent/chromium' });
+    expect(code).toBe(1);
+    expect(err).toMatch(/^error: .*CHROMIUM_PATH/m);
+    expect(err).toContain('apt-get install chromium');
+  });
+
+  it.skipIf(!existsSync(chromium))('--screenshots writes the three PNGs and adds the browser checks to report.json', async () => {
+    const project = await makeProject();
+    const { code, out } = await runCli(['july-2025', '--screenshots'], project, { CHROMIUM_PATH: chromium });
+    expect(code).toBe(0);
+    for (const f of ['screenshot-desktop.png', 'screenshot-phone.png', 'screenshot-phone-dark.png']) {
+      expect(out).toContain(`dist/july-2025/${f}`);
+      expect(existsSync(path.join(project, 'dist/july-2025', f)), f).toBe(true);
+    }
+    const report = JSON.parse(await readFile(path.join(project, 'dist/july-2025/report.json'), 'utf8')) as { findings: { rule: string }[] };
+    expect(report.findings.map((f) => f.rule)).toContain('render'); // the offline images warning
+  });
+
+  it('--watch serves the preview until Ctrl-C, then exits 0', async () => {
+    const project = await makeProject();
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'july-2025', '--watch'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!/Preview: (http:\/\/127\.0\.0\.1:\d+\/)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const url = /Preview: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+    expect(url, out).toBeTruthy();
+    expect(out).toMatch(/Built july-2025 in \d+ ms: [\d.]+ KB HTML, 0 errors/);
+    const page = await fetch(url!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('july-2025');
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(out).toContain('Preview stopped.');
   });
 });
 
