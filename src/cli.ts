@@ -421,6 +421,13 @@ export async function main(): Promise<void> {
     process.stderr.write('\nStopping: a send finishes the messages in flight first (Ctrl-C again to stop at once)...\n');
   };
   process.on('SIGINT', onSigint);
+  // Output piped into `head` and the like: stop quietly when the reader goes away.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   try {
     process.exitCode = await run(process.argv.slice(2), { ...defaultIo, signal: controller.signal });
   } finally {

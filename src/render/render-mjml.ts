@@ -55,7 +55,7 @@ export function renderMjml(issue: Issue, config: Config, templates: TemplateSet)
   return {
     mjml: `${before}\n${parts.join('\n')}\n${after}`,
     spans,
-    inlineCss: templates.emailCss(colours),
+    inlineCss: templates.emailCss({ ...colours, fontFamily: brand.fontFamily }),
   };
 }
 
