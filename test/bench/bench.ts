@@ -8,8 +8,9 @@
  *  2. Start-up alone: `--version` of each CLI, same pairing.
  *  3. Warm: in-process rebuilds of the same issue (what --watch will do).
  *  4. Sizes of email.html, email.txt and email.eml.
- *  5. Sending (test/bench/send-bench.ts): our sender against Postfix's smtp-source
- *     into smtp-sink, paired; 6. peak memory for 100,000 recipients.
+ *  5. Preview: save-to-reload latency of --watch (test/bench/preview-bench.ts).
+ *  6. Sending (test/bench/send-bench.ts): our sender against Postfix's smtp-source
+ *     into smtp-sink, paired; 7. peak memory for 100,000 recipients.
  *
  * Figures only: nothing here passes or fails, and no test asserts on time.
  * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20); BENCH_SEND=0 skips
@@ -24,6 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
 import { prepareMessage } from '../../src/send/message.js';
 import { median, sendBenchmarks } from './send-bench.js';
+import { previewBenchmark } from './preview-bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const pairs = Number(process.env.BENCH_PAIRS ?? 10);
@@ -100,6 +102,8 @@ async function main(): Promise<void> {
   console.log(`  email.txt   ${b.text} bytes`);
   console.log(`  email.eml   ${b.eml} bytes`);
   console.log(`  (bare mjml CLI output of the same MJML, unminified, no inlining: ${Buffer.byteLength(execFileSync(node, [mjmlCli, mjmlFile, '-s'], { encoding: 'utf8' }))} bytes)\n`);
+
+  await previewBenchmark(root);
 
   if (process.env.BENCH_SEND !== '0') {
     const message = await prepareMessage(built, built.config, { root });

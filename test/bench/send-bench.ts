@@ -46,7 +46,7 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
   const sinkBin = which('smtp-sink');
   const sourceBin = which('smtp-source');
   if (!sinkBin || !sourceBin) {
-    console.log('5. Sending: skipped, Postfix\'s smtp-sink and smtp-source are not installed (apt-get install postfix)\n');
+    console.log('6. Sending: skipped, Postfix\'s smtp-sink and smtp-source are not installed (apt-get install postfix)\n');
     return;
   }
   const n = Number(process.env.BENCH_SEND_MESSAGES ?? 3000);
@@ -69,14 +69,14 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
       ours.push(runChild(root, n, connections, url).rate);
     }
     const ratios = ours.map((o, i) => o / theirs[i]!);
-    console.log(`5. Sending ${n} July-sized messages (${messageBytes} bytes) to Postfix's smtp-sink on 127.0.0.1, ${connections} connections, ${pairs} pairs`);
+    console.log(`6. Sending ${n} July-sized messages (${messageBytes} bytes) to Postfix's smtp-sink on 127.0.0.1, ${connections} connections, ${pairs} pairs`);
     console.log(`  ours, ledger on   median ${median(ours).toFixed(0)} msg/s  (${ours.map((x) => x.toFixed(0)).join(', ')})`);
     console.log(`  smtp-source       median ${median(theirs).toFixed(0)} msg/s  (${theirs.map((x) => x.toFixed(0)).join(', ')})`);
     console.log(`  ratio ours/smtp-source: ${median(ratios).toFixed(2)}x (median of pairs); target at least 0.8x\n`);
 
     const small = runChild(root, Math.round(big / 10), connections, url);
     const large = runChild(root, big, connections, url);
-    console.log(`6. Peak memory of a whole send with the ledger on (list read, every message sent)`);
+    console.log(`7. Peak memory of a whole send with the ledger on (list read, every message sent)`);
     console.log(`  ${small.sent} recipients: peak RSS ${small.peakRssMb.toFixed(0)} MB, peak heap ${small.peakHeapMb.toFixed(0)} MB, ${small.rate.toFixed(0)} msg/s`);
     console.log(`  ${large.sent} recipients: peak RSS ${large.peakRssMb.toFixed(0)} MB, peak heap ${large.peakHeapMb.toFixed(0)} MB, ${large.rate.toFixed(0)} msg/s, ${large.seconds.toFixed(0)} s; target under 150 MB\n`);
   } finally {

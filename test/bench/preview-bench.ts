@@ -1,0 +1,60 @@
+/**
+ * Rebuild-to-reload latency of --watch: save a change to the July issue, and time
+ * until both email frames of the preview page in headless Chromium show it.
+ * Target: under 300 ms. Skipped when there is no Chromium.
+ */
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, findChromium } from '../../src/preview/screenshots.js';
+import { startPreview } from '../../src/preview/server.js';
+import { median } from './send-bench.js';
+
+export async function previewBenchmark(root: string, saves = Number(process.env.BENCH_PREVIEW_SAVES ?? 9)): Promise<void> {
+  const executablePath = findChromium();
+  if (!executablePath) {
+    console.log('5. Preview reload: skipped, no Chromium (apt-get install chromium, or set CHROMIUM_PATH)\n');
+    return;
+  }
+  const project = await mkdtemp(path.join(os.tmpdir(), 'preview-bench-'));
+  await cp(path.join(root, 'templates'), path.join(project, 'templates'), { recursive: true });
+  await cp(path.join(root, 'issues'), path.join(project, 'issues'), { recursive: true });
+  await cp(path.join(root, 'newsletter.config.yaml'), path.join(project, 'newsletter.config.yaml'));
+  const issueFile = path.join(project, 'issues/july-2025.yaml');
+  const original = await readFile(issueFile, 'utf8');
+  const server = await startPreview({ root: project, issue: 'july-2025' });
+  const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS] });
+  const builds: number[] = [];
+  server.on((e) => {
+    if (e.type === 'built') builds.push(e.ms);
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    // Only the preview: the email's remote images would make timings depend on the network.
+    await page.route((url) => !url.href.startsWith(server.url), (r) => r.abort());
+    await page.goto(server.url);
+    const show = (needle: string) =>
+      page.waitForFunction(
+        (n) => ['frame-desktop', 'frame-phone'].every((id) => Boolean((document.getElementById(id) as HTMLIFrameElement | null)?.contentDocument?.body?.innerText.includes(n))),
+        needle,
+        { timeout: 10_000 },
+      );
+    await show('July 2025 ISSUE');
+    const times: number[] = [];
+    for (let i = 1; i <= saves; i++) {
+      const label = `July 2025 ISSUE (save ${i})`;
+      const t = performance.now();
+      await writeFile(issueFile, original.replace('label: "July 2025 ISSUE"', `label: "${label}"`));
+      await show(label);
+      times.push(performance.now() - t);
+    }
+    console.log(`5. Preview: save to both frames updated in Chromium, ${saves} saves`);
+    console.log(`  median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}); target under 300 ms`);
+    console.log(`  of which the rebuild (load, render, check, write): median ${median(builds.slice(1)).toFixed(0)} ms; the rest is the 50 ms save debounce and the page reloading its frames\n`);
+  } finally {
+    await browser.close();
+    await server.close();
+    await rm(project, { recursive: true, force: true });
+  }
+}
