@@ -3,14 +3,18 @@
  * or sets the exit code. `run(argv)` is what tests call in-process.
  */
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { buildIssue, GMAIL_CLIP_BYTES, type BuildResult } from './build-issue.js';
 import { NewsletterError, formatProblem } from './errors.js';
 import { formatReport } from './check/index.js';
-import { extraRules } from './check/extra-rules.js';
-import { sendIssue, sendStatus, sendTest, type SendPlan, type SendReport } from './send/send-issue.js';
+// Sending, the extra checks and the preview are loaded when asked for: an ordinary
+// build (the common case, and the cold-start benchmark) does not initialise them.
+import type { SendPlan, SendReport } from './send/send-issue.js';
 import type { Progress } from './send/sender.js';
+
+const sending = () => import('./send/send-issue.js');
 
 /** Exit codes, one table: 0 ok, 1 the build failed, 2 the command was used wrongly. */
 export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2 } as const;
@@ -36,7 +40,6 @@ const defaultIo: Io = {
   tty: process.stderr.isTTY,
   ask: process.stdin.isTTY
     ? async (question) => {
-        const { createInterface } = await import('node:readline/promises');
         const rl = createInterface({ input: process.stdin, output: process.stderr });
         try {
           return await rl.question(question);
@@ -209,8 +212,8 @@ async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
   return ExitCode.OK;
 }
 
-function showStatus(issue: string, io: Io, json: boolean): number {
-  const st = sendStatus(issue, io.cwd);
+async function showStatus(issue: string, io: Io, json: boolean): Promise<number> {
+  const st = (await sending()).sendStatus(issue, io.cwd);
   if (json) {
     io.out(JSON.stringify({ ok: true, ...st, ledgerFile: path.relative(io.cwd, st.ledgerFile) }, null, 2) + '\n');
     return ExitCode.OK;
@@ -231,7 +234,7 @@ function showStatus(issue: string, io: Io, json: boolean): number {
 
 async function doSendTest(issue: string, opts: Options, io: Io, json: boolean): Promise<number> {
   const to = opts.to?.split(',').map((a) => a.trim()).filter(Boolean);
-  const r = await sendTest(issue, { root: io.cwd, env: io.env, to, rate: opts.rate, connections: opts.connections, signal: io.signal });
+  const r = await (await sending()).sendTest(issue, { root: io.cwd, env: io.env, to, rate: opts.rate, connections: opts.connections, signal: io.signal });
   const ok = r.result.sent.length === r.to.length;
   if (json) io.out(JSON.stringify({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown }, null, 2) + '\n');
   else {
@@ -250,7 +253,7 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
   if (!opts.yes && !opts.dryRun && !io.ask) {
     throw usage('--send asks for confirmation, and there is no terminal to ask on', 'Run it in a terminal, or add --yes (for scripts).');
   }
-  const report = await sendIssue(issue, {
+  const report = await (await sending()).sendIssue(issue, {
     root: io.cwd,
     env: io.env,
     listFile: opts.list,
@@ -346,11 +349,14 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
         if (opts[flag] && !opts.send) throw usage(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --send`);
       }
       if (opts.port && !opts.watch) throw usage('--port goes with --watch');
-      if (opts.status) return void (exitCode = showStatus(issue, io, json));
+      if (opts.status) return void (exitCode = await showStatus(issue, io, json));
       if (opts.watch) return void (exitCode = await doWatch(issue, opts, io));
       if (opts.sendTest) return void (exitCode = await doSendTest(issue, opts, io, json));
       if (opts.send) return void (exitCode = await doSend(issue, opts, io, json));
-      const extra = await extraRules({ spam: opts.check, accessibility: opts.check, clientSupport: opts.check ? { root: io.cwd } : undefined, checkLinks: opts.checkLinks });
+      const extra =
+        opts.check || opts.checkLinks
+          ? await (await import('./check/extra-rules.js')).extraRules({ spam: opts.check, accessibility: opts.check, clientSupport: opts.check ? { root: io.cwd } : undefined, checkLinks: opts.checkLinks })
+          : { rules: [], notes: [] as string[] };
       if (!opts.check) extra.notes.push('SpamAssassin\'s score, the accessibility rules and the email-client support check run with --check; online link checks with --check-links.');
       const result = await buildIssue(issue, {
         root: io.cwd,
