@@ -187,6 +187,8 @@ interface Options {
 /** --watch: the preview server until Ctrl-C. Prints each rebuild (or its error) as it happens. */
 async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
   const { startPreview, formatError } = await import('./preview/server.js');
+  const { ensureSchemaJson } = await import('./issue/schema-file.js');
+  if (await ensureSchemaJson(io.cwd)) io.out('Updated issues/schema.json (the schema your editor autocompletes from).\n');
   const server = await startPreview({
     root: io.cwd,
     issue,

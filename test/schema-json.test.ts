@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { issueSchemaJsonText, SECTION_KINDS } from '../src/issue/schema.js';
-import { ROOT } from './helpers.js';
+import { parse as parseYaml } from 'yaml';
+import { IssueSchema, issueSchemaJsonText, SECTION_KINDS } from '../src/issue/schema.js';
+import { makeProject, ROOT } from './helpers.js';
 
 describe('issues/schema.json (for editors)', () => {
   it('is up to date with src/issue/schema.ts (run "npm run schema" after changing the schema)', async () => {
@@ -26,5 +27,44 @@ describe('issues/schema.json (for editors)', () => {
   it('is what the July issue points its editor at', async () => {
     const yaml = await readFile(path.join(ROOT, 'issues/july-2025.yaml'), 'utf8');
     expect(yaml.split('\n')[0]).toBe('# yaml-language-server: $schema=./schema.json');
+  });
+});
+
+describe('issues/schema.json validates issue files as the TypeScript schema does', () => {
+  const validator = async () => {
+    const { default: Ajv2020 } = await import('ajv/dist/2020.js');
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+    return ajv.compile(JSON.parse(issueSchemaJsonText()) as object);
+  };
+  const july = async () => parseYaml(await readFile(path.join(ROOT, 'issues/july-2025.yaml'), 'utf8')) as Record<string, unknown>;
+
+  it('accepts the July issue', async () => {
+    const validate = await validator();
+    expect(validate(await july()), JSON.stringify(validate.errors)).toBe(true);
+    expect(IssueSchema.safeParse(await july()).success).toBe(true);
+  });
+
+  it.each([
+    ['an unknown top-level key', (d: Record<string, any>) => void (d.subjet = 'x')],
+    ['an unknown section kind', (d: Record<string, any>) => void (d.sections[2].kind = 'artcle')],
+    ['a missing image alt', (d: Record<string, any>) => void delete d.sections[3].image.alt],
+    ['a misspelt section key', (d: Record<string, any>) => void (d.sections[3].imge = d.sections[3].image)],
+    ['a width that is text', (d: Record<string, any>) => void (d.sections[3].image.width = 'wide')],
+    ['no sections', (d: Record<string, any>) => void (d.sections = [])],
+    ['a date in the wrong form', (d: Record<string, any>) => void (d.date = '1st July 2025')],
+  ])('rejects %s, as the TypeScript schema does', async (_, fault) => {
+    const validate = await validator();
+    const data = await july();
+    fault(data);
+    expect(validate(data)).toBe(false);
+    expect(IssueSchema.safeParse(data).success).toBe(false);
+  });
+
+  it('ensureSchemaJson writes the file only when it differs', async () => {
+    const { ensureSchemaJson } = await import('../src/issue/schema-file.js');
+    const project = await makeProject();
+    expect(await ensureSchemaJson(project)).toBe(true);
+    expect(await readFile(path.join(project, 'issues/schema.json'), 'utf8')).toBe(issueSchemaJsonText());
+    expect(await ensureSchemaJson(project)).toBe(false);
   });
 });
