@@ -26,6 +26,9 @@ import { minifyHtml } from './render/minify-html.js';
 import { renderMjml } from './render/render-mjml.js';
 import { loadTemplates } from './render/templates.js';
 import { toPlainText } from './render/to-plain-text.js';
+import { renderMarkdown } from './render/markdown.js';
+import { eventFileName } from './render/section-views.js';
+import { eventIcs } from './authoring/calendar.js';
 import { writeOutputDir } from './output/write-output.js';
 import { runChecks, type CheckReport, type Finding, type Rule } from './check/index.js';
 
@@ -68,6 +71,8 @@ export interface BuildResult {
   /** The folder written, or that would be written. */
   dir: string;
   files: { html: string; text: string; eml: string; report: string };
+  /** Calendar invites written beside the email (file names in dist/<slug>/). */
+  invites: string[];
   /** The checks' findings; empty when `check: false`. */
   report: CheckReport;
   /** The PNGs written when `screenshots` was asked for. */
@@ -85,6 +90,32 @@ export interface BuildResult {
 }
 
 const SLUG = /^[a-z0-9][a-z0-9-]*$/;
+
+/** The calendar invites of an issue's events: file name -> iCalendar text (src/authoring/calendar.ts). */
+function calendarInvites(issue: Issue, config: Config, slug: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  issue.sections.forEach((section, i) => {
+    if (section.kind !== 'event' || !section.start) return;
+    const file = eventFileName(section, i);
+    try {
+      files[file] = eventIcs({
+        title: section.title,
+        description: toPlainText(renderMarkdown(section.description)).trim(),
+        start: section.start,
+        end: section.end,
+        url: /^https?:/.test(section.button.href) ? section.button.href : undefined,
+        uid: `${slug}-${file.replace(/\.ics$/, '')}@${senderDomain(config)}`,
+        organizer: { name: config.sender.name, email: config.sender.address },
+      });
+    } catch (err) {
+      throw new NewsletterError('EISSUE_INVALID', `sections[${i}]: cannot make the calendar invite: ${(err as Error).message}`, {
+        hint: 'Check start and end: London time as YYYY-MM-DDTHH:MM, the end after the start.',
+        cause: err,
+      });
+    }
+  });
+  return files;
+}
 
 /** Add findings from a later stage (the browser's) to a report: errors first, counts updated. */
 function addFindings(report: CheckReport, more: Finding[]): void {
@@ -138,7 +169,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   const templates = await loadTemplates(options.templatesDir ?? path.join(root, 'templates'), kinds, root);
 
   // 3. Render the MJML document
-  const rendered = renderMjml(issue, config, templates);
+  const rendered = renderMjml(issue, config, templates, slug);
 
   // 4. Compile MJML
   const compiled = await compileMjml(rendered);
@@ -164,6 +195,9 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     messageId: `<${slug}.${hash.slice(0, 16)}@${senderDomain(config)}>`,
   });
 
+  // 8b. Calendar invites: one .ics per event that has a start time
+  const invites = calendarInvites(issue, config, slug);
+
   // 9. Check
   const report: CheckReport =
     options.check === false
@@ -182,7 +216,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   };
   const reportJson = () => JSON.stringify({ slug, hash, ...report }, null, 2) + '\n';
   if (options.write !== false) {
-    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml, 'report.json': reportJson() });
+    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml, 'report.json': reportJson(), ...invites });
   }
 
   // 11. Screenshots, and the browser's own checks (loaded lazily: most builds never start a browser)
@@ -206,6 +240,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     config,
     dir,
     files,
+    invites: Object.keys(invites),
     report,
     screenshots,
     mjml: rendered.mjml,

@@ -398,6 +398,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
         );
       } else {
         io.out(summary(result, io.cwd));
+        for (const f of result.invites) io.out(`  ${path.relative(io.cwd, path.join(result.dir, f))}  (calendar invite)\n`);
         if (result.screenshots) for (const f of Object.values(result.screenshots)) io.out(`  ${path.relative(io.cwd, f)}\n`);
         io.out('\n' + formatReport(result.report, { full: opts.check, max: 10 }));
         if (blocked) {

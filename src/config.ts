@@ -67,6 +67,11 @@ export const ConfigSchema = z
           .describe('Brand colours; keep text at 4.5:1 contrast or more against its background'),
       })
       .describe('Brand: logo, website, fonts and colours'),
+    archiveBaseUrl: z
+      .string()
+      .regex(/^https:\/\/[^\s]+[^/\s]$/, { message: 'must be an https:// address without a trailing slash' })
+      .optional()
+      .describe('Where dist/ is published on the web, e.g. https://liia.london/newsletter: issues are then at <archiveBaseUrl>/<slug>/, and their calendar invites beside them'),
     listId: z
       .string()
       .trim()

@@ -54,6 +54,10 @@ type ViewBuilder<K extends SectionKind> = (section: SectionOf<K>, ctx: ViewConte
 export interface ViewContext {
   issue: Issue;
   config: Config;
+  /** The issue's slug (dist/<slug>/). */
+  slug: string;
+  /** The section's position in the issue. */
+  index: number;
   /** This section's anchor id. */
   id: string | undefined;
   /** Entries of the contents list: sections after this one that have a `contents` label. */
@@ -86,7 +90,9 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
     return { id: ctx.id, heading: s.heading, intro: optionalMarkdown(s.intro), rows, closing: optionalMarkdown(s.closing) };
   },
   excerpt: (s) => ({ image: imageView(s.image, SIDE_IMAGE_WIDTH), title: s.title, body: renderMarkdown(s.body) }),
-  event: (s) => ({
+  event: (s, ctx) => ({
+    // "Add to calendar" needs the .ics on the web: only when config says where dist/ is published.
+    calendarHref: s.start && ctx.config.archiveBaseUrl ? `${ctx.config.archiveBaseUrl}/${ctx.slug}/${eventFileName(s, ctx.index)}` : undefined,
     date: s.date,
     title: s.title,
     description: renderMarkdown(s.description),
@@ -112,14 +118,23 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
   }),
 };
 
+/** The file name of an event's calendar invite: its title as a slug, made unique by position. */
+export function eventFileName(event: SectionOf<'event'>, index: number): string {
+  // At most about 40 characters, cut at a word: "applying-the-child-first-framework-12.ics".
+  const words = slugify(event.title).split('-');
+  let name = words.shift() ?? 'event';
+  for (const w of words) if (name.length + w.length < 40) name += `-${w}`;
+  return `${name}-${index + 1}.ics`;
+}
+
 /** The view model of every section, in order. */
-export function sectionViews(issue: Issue, config: Config): { kind: SectionKind; view: object }[] {
+export function sectionViews(issue: Issue, config: Config, slug: string): { kind: SectionKind; view: object }[] {
   const ids = sectionIds(issue.sections);
   return issue.sections.map((section, i) => {
     const contentsAfter = issue.sections.flatMap((s, j) =>
       j > i && 'contents' in s && s.contents && ids[j] ? [{ id: ids[j]!, label: s.contents }] : [],
     );
     const build = builders[section.kind] as ViewBuilder<typeof section.kind>;
-    return { kind: section.kind, view: build(section, { issue, config, id: ids[i], contentsAfter }) };
+    return { kind: section.kind, view: build(section, { issue, config, slug, index: i, id: ids[i], contentsAfter }) };
   });
 }

@@ -1,0 +1,340 @@
+/**
+ * An iCalendar (RFC 5545) file for an event section, so a reader can add the event to
+ * Outlook, Google Calendar or Apple Calendar from the "Add to calendar" link.
+ *
+ * Times in an issue file are London wall-clock times ("2025-07-10T14:00:00" means 14:00 in
+ * London, BST in summer, GMT in winter). The file keeps them as London times
+ * (`DTSTART;TZID=Europe/London:20250710T140000`) with a VTIMEZONE describing the UK rules,
+ * so calendars show the right time whatever the reader's own time zone.
+ *
+ * No dependencies: the offsets come from the Intl time-zone data built into Node.
+ */
+
+export interface IcsInput {
+  title: string;
+  /** Plain text (no Markdown, no HTML). */
+  description: string;
+  /** Local ISO date-time in Europe/London, e.g. "2025-07-10T14:00:00" (seconds optional). */
+  start: string;
+  /** Local ISO date-time in Europe/London; default start + 1 hour. */
+  end?: string;
+  /** The register page: the URL property, and appended to the description. */
+  url?: string;
+  /** Stable across rebuilds, e.g. `${slug}-${eventId}@${domain}`, so a re-import updates the event. */
+  uid: string;
+  location?: string;
+  organizer?: { name: string; email: string };
+  /** DTSTAMP; defaults to the current time (set it in tests). */
+  now?: Date;
+}
+
+const TZID = 'Europe/London';
+const PRODID = '-//LIIA//liia-newsletter//EN';
+const CRLF = '\r\n';
+const MAX_LINE_OCTETS = 75;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/**
+ * The UK rules since 1996 (EU summer time): BST from the last Sunday of March at 01:00 GMT,
+ * GMT from the last Sunday of October at 02:00 BST (both 01:00 UTC). Each DTSTART is the
+ * local time in the offset in force before the change (TZOFFSETFROM), as RFC 5545 requires;
+ * 1996-03-31 and 1996-10-27 are the last Sundays of those months.
+ */
+const VTIMEZONE_LONDON = [
+  'BEGIN:VTIMEZONE',
+  `TZID:${TZID}`,
+  'BEGIN:DAYLIGHT',
+  'TZOFFSETFROM:+0000',
+  'TZOFFSETTO:+0100',
+  'TZNAME:BST',
+  'DTSTART:19960331T010000',
+  'RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU',
+  'END:DAYLIGHT',
+  'BEGIN:STANDARD',
+  'TZOFFSETFROM:+0100',
+  'TZOFFSETTO:+0000',
+  'TZNAME:GMT',
+  'DTSTART:19961027T020000',
+  'RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU',
+  'END:STANDARD',
+  'END:VTIMEZONE',
+];
+
+// ---------------------------------------------------------------------------
+// London time <-> UTC
+
+const londonFormat = new Intl.DateTimeFormat('en-GB', {
+  timeZone: TZID,
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  millisecond: number;
+}
+
+/** Milliseconds since the epoch of a wall-clock time read as if it were UTC (years 0-99 too). */
+function wallAsUtcMs(w: WallClock): number {
+  const d = new Date(Date.UTC(2000, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond));
+  d.setUTCFullYear(w.year, w.month - 1, w.day);
+  return d.getTime();
+}
+
+/** London wall-clock time at a UTC instant, from Intl. */
+function londonWallClock(utcMs: number): WallClock {
+  const fields: Record<string, number> = {};
+  for (const part of londonFormat.formatToParts(new Date(utcMs))) {
+    if (part.type !== 'literal') fields[part.type] = Number(part.value);
+  }
+  const ms = ((utcMs % 1000) + 1000) % 1000;
+  return {
+    year: fields.year!,
+    month: fields.month!,
+    day: fields.day!,
+    hour: fields.hour! % 24,
+    minute: fields.minute!,
+    second: fields.second!,
+    millisecond: ms,
+  };
+}
+
+/** London's offset from UTC (ms, +3600000 in BST) at a UTC instant. */
+function londonOffsetMs(utcMs: number): number {
+  const whole = utcMs - (((utcMs % 1000) + 1000) % 1000);
+  return wallAsUtcMs({ ...londonWallClock(whole), millisecond: 0 }) - whole;
+}
+
+const LOCAL_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
+
+function parseLocalIso(local: string): WallClock {
+  const m = LOCAL_ISO.exec(local);
+  if (!m) {
+    throw new RangeError(
+      `Not a local ISO date-time: ${JSON.stringify(local)} (expected e.g. 2025-07-10T14:00:00, London time, no Z or offset)`,
+    );
+  }
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? 0)) as [
+    number, number, number, number, number, number,
+  ];
+  const millisecond = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+  const w: WallClock = { year, month, day, hour, minute, second, millisecond };
+  // Reject 2025-02-30, 24:00, 14:60 and the like rather than let Date roll them over.
+  const back = new Date(wallAsUtcMs(w));
+  if (
+    hour > 23 || minute > 59 || second > 59 ||
+    back.getUTCFullYear() !== year || back.getUTCMonth() + 1 !== month || back.getUTCDate() !== day
+  ) {
+    throw new RangeError(`Not a valid date-time: ${JSON.stringify(local)}`);
+  }
+  return w;
+}
+
+/**
+ * The UTC instant of a London wall-clock time ("2025-07-10T14:00:00" -> 13:00Z in BST,
+ * "2025-01-15T14:00:00" -> 14:00Z in GMT), from the Intl time-zone data, not a table.
+ *
+ * - A time that does not exist (the spring-forward gap, 01:00-01:59 on the last Sunday of
+ *   March) is moved forward by the gap, as RFC 5545 says a calendar must: 2025-03-30T01:30
+ *   is read with the offset before the change (GMT), i.e. 01:30Z, which is 02:30 BST.
+ * - A time that happens twice (01:00-01:59 on the last Sunday of October) is the first
+ *   occurrence, in BST: 2025-10-26T01:30 -> 00:30Z (RFC 5545 makes the same choice).
+ *
+ * Throws a RangeError for anything that is not a valid local ISO date-time
+ * (YYYY-MM-DDTHH:MM, optionally :SS and fractional seconds; no Z or offset).
+ */
+export function londonToUtc(local: string): Date {
+  const wallMs = wallAsUtcMs(parseLocalIso(local));
+  // The offsets in force a day either side: UK changes are months apart, so these are the
+  // only candidates (both the same on an ordinary day).
+  const before = londonOffsetMs(wallMs - DAY_MS);
+  const after = londonOffsetMs(wallMs + DAY_MS);
+  const valid = [...new Set([before, after])]
+    .map((offset) => wallMs - offset)
+    .filter((utcMs) => utcMs + londonOffsetMs(utcMs) === wallMs)
+    .sort((a, b) => a - b);
+  // Ambiguous: the earliest instant is the first occurrence. None valid: the gap, so use
+  // the offset from before the change, which lands the same distance after it.
+  return new Date(valid[0] ?? wallMs - before);
+}
+
+// ---------------------------------------------------------------------------
+// iCalendar text
+
+const pad = (n: number, width = 2): string => String(n).padStart(width, '0');
+
+/** `20250710T140000` for a wall-clock time (seconds truncated: iCalendar has no fractions). */
+function formatWall(w: WallClock): string {
+  return `${pad(w.year, 4)}${pad(w.month)}${pad(w.day)}T${pad(w.hour)}${pad(w.minute)}${pad(w.second)}`;
+}
+
+/** `20250710T130000Z`. */
+function formatUtc(d: Date): string {
+  return `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}T${pad(d.getUTCHours())}${pad(
+    d.getUTCMinutes(),
+  )}${pad(d.getUTCSeconds())}Z`;
+}
+
+/**
+ * A DATE-TIME property for an instant: `;TZID=Europe/London:<local>` when that London
+ * time reads back as the same instant, else UTC (only the second 01:xx on the October
+ * change day, which a TZID time cannot express: it would be read as the first).
+ */
+function dateTimeProperty(name: string, utcMs: number): string {
+  const local = formatWall(londonWallClock(utcMs));
+  const whole = utcMs - (((utcMs % 1000) + 1000) % 1000);
+  const iso = `${local.slice(0, 4)}-${local.slice(4, 6)}-${local.slice(6, 8)}T${local.slice(9, 11)}:${local.slice(11, 13)}:${local.slice(13, 15)}`;
+  return londonToUtc(iso).getTime() === whole
+    ? `${name};TZID=${TZID}:${local}`
+    : `${name}:${formatUtc(new Date(whole))}`;
+}
+
+/**
+ * Escape a TEXT value (RFC 5545 3.3.11): backslash, semicolon, comma, and line breaks as
+ * `\n` (CRLF, CR and LF alike). Other control characters are not allowed in TEXT and are
+ * dropped (tab is kept).
+ */
+function escapeText(value: string): string {
+  return value
+    .replace(/\r\n|\r|\n/g, '\n')
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .replace(/[\\;,\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
+/**
+ * A parameter value (RFC 5545 3.2, with RFC 6868 caret encoding for `^`, `"` and
+ * newlines), quoted when it holds `;`, `:` or `,`.
+ */
+function paramValue(value: string): string {
+  const encoded = value
+    .replace(/\^/g, '^^')
+    .replace(/\r\n|\r|\n/g, '^n')
+    .replace(/"/g, "^'")
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, '');
+  return /[;:,]/.test(encoded) ? `"${encoded}"` : encoded;
+}
+
+/** A URI value: no escaping in iCalendar, so refuse anything that could break the line. */
+function uriValue(what: string, value: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(value) || !URL.canParse(value)) {
+    throw new RangeError(`${what} is not an absolute URL without spaces: ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Fold a content line at 75 octets (RFC 5545 3.1): CRLF then a space, the space counting
+ * towards the next line's 75. Splits only between code points, so a multi-byte UTF-8
+ * character (an emoji, an accented letter) is never cut in two.
+ */
+function foldLine(line: string): string {
+  const out: string[] = [];
+  let current = '';
+  let octets = 0;
+  for (const ch of line) {
+    const size = Buffer.byteLength(ch, 'utf8');
+    if (octets + size > MAX_LINE_OCTETS) {
+      out.push(current);
+      current = ' ';
+      octets = 1;
+    }
+    current += ch;
+    octets += size;
+  }
+  out.push(current);
+  return out.join(CRLF);
+}
+
+/**
+ * The .ics text of one event: VCALENDAR (PRODID, VERSION 2.0, GREGORIAN, METHOD:PUBLISH),
+ * the Europe/London VTIMEZONE, and one VEVENT. CRLF line endings, folded at 75 octets.
+ *
+ * Start and end are London times (see `londonToUtc`); DTSTART/DTEND carry the London time
+ * as it really is (a time in the spring gap is written as the moved-forward time). With no
+ * end, the event lasts one hour. Throws a RangeError when the start or end is not a valid
+ * date-time, the end is not after the start, the UID is empty, or the URL or organizer
+ * email could break the file.
+ */
+export function eventIcs(input: IcsInput): string {
+  const uid = input.uid.trim();
+  if (!uid) throw new RangeError('An event UID must not be empty');
+
+  const startMs = londonToUtc(input.start).getTime();
+  const endMs = input.end === undefined ? startMs + HOUR_MS : londonToUtc(input.end).getTime();
+  if (endMs <= startMs) {
+    throw new RangeError(`The event ends (${input.end}) before or when it starts (${input.start})`);
+  }
+
+  const url = input.url === undefined ? undefined : uriValue('The event URL', input.url.trim());
+  const description = input.description.replace(/\s+$/, '');
+  const fullDescription =
+    url === undefined || description.includes(url)
+      ? description
+      : description
+        ? `${description}\n\nRegister: ${url}`
+        : `Register: ${url}`;
+
+  const lines = [
+    'BEGIN:VCALENDAR',
+    `PRODID:${PRODID}`,
+    'VERSION:2.0',
+    'CALSCALE:GREGORIAN',
+    'METHOD:PUBLISH',
+    ...VTIMEZONE_LONDON,
+    'BEGIN:VEVENT',
+    `UID:${escapeText(uid)}`,
+    `DTSTAMP:${formatUtc(input.now ?? new Date())}`,
+    dateTimeProperty('DTSTART', startMs),
+    dateTimeProperty('DTEND', endMs),
+    `SUMMARY:${escapeText(input.title)}`,
+    `DESCRIPTION:${escapeText(fullDescription)}`,
+  ];
+  if (url !== undefined) lines.push(`URL:${url}`);
+  if (input.location !== undefined && input.location.trim()) lines.push(`LOCATION:${escapeText(input.location)}`);
+  if (input.organizer) {
+    const email = input.organizer.email.trim();
+    if (!/^[^\s@:;,"<>]+@[^\s@:;,"<>]+$/.test(email)) {
+      throw new RangeError(`Not an email address for the organizer: ${JSON.stringify(input.organizer.email)}`);
+    }
+    const name = input.organizer.name.trim();
+    lines.push(`ORGANIZER${name ? `;CN=${paramValue(name)}` : ''}:mailto:${email}`);
+  }
+  lines.push('END:VEVENT', 'END:VCALENDAR');
+  return lines.map(foldLine).join(CRLF) + CRLF;
+}
+
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)$/i;
+
+/**
+ * `${eventId}.ics` with only `A-Z a-z 0-9 . _ -`: accents are dropped ("café" -> "cafe"),
+ * other runs of characters become one `-`, leading/trailing dots and dashes go (no hidden
+ * files, no `..`), the stem is at most 100 characters, and Windows device names get a
+ * `-event` suffix. Throws a RangeError when nothing usable is left.
+ */
+export function icsFileName(eventId: string): string {
+  let stem = eventId
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[.-]+|[.-]+$/g, '')
+    .slice(0, 100)
+    .replace(/[.-]+$/, '');
+  if (!stem) throw new RangeError(`No usable file name in event id ${JSON.stringify(eventId)}`);
+  if (WINDOWS_RESERVED.test(stem)) stem += '-event';
+  return `${stem}.ics`;
+}

@@ -1,0 +1,39 @@
+/** Calendar invites in the build: the July webinar's .ics beside the email, and the "Add to calendar" link when the archive's address is known. */
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildIssue } from '../src/index.js';
+import { londonToUtc } from '../src/authoring/calendar.js';
+import { makeProject } from './helpers.js';
+
+const unfold = (ics: string) => ics.replace(/\r\n[ \t]/g, '');
+/** A property of the VEVENT (not of the VTIMEZONE before it). */
+const field = (ics: string, name: string) => new RegExp(`^${name}[;:](.*)$`, 'm').exec(unfold(ics).split('BEGIN:VEVENT')[1] ?? '')?.[1]?.replace(/\r$/, '');
+
+describe('calendar invites in the build', () => {
+  it('writes the July webinar as an .ics in dist/july-2025/, 14:00-15:30 London time (13:00-14:30 UTC)', async () => {
+    const project = await makeProject();
+    const r = await buildIssue('july-2025', { root: project });
+    expect(r.invites).toEqual(['applying-the-child-first-framework-in-12.ics']);
+    const ics = await readFile(path.join(r.dir, r.invites[0]!), 'utf8');
+    expect(field(ics, 'DTSTART')).toBe('TZID=Europe/London:20250710T140000');
+    expect(field(ics, 'DTEND')).toBe('TZID=Europe/London:20250710T153000');
+    expect(londonToUtc('2025-07-10T14:00:00').toISOString()).toBe('2025-07-10T13:00:00.000Z');
+    expect(londonToUtc('2025-07-10T15:30:00').toISOString()).toBe('2025-07-10T14:30:00.000Z');
+    expect(field(ics, 'SUMMARY')).toBe('Applying the Child First Framework in youth justice services');
+    expect(field(ics, 'DESCRIPTION')).toContain("Overview of Crest Advisory's new research");
+    expect(field(ics, 'URL')).toBe('https://liia.london/newsletter/july-2025/child-first-webinar');
+    // Without the archive's address there is no link to the invite in the email.
+    expect(r.html).not.toContain('Add to calendar');
+  });
+
+  it('links "Add to calendar" beside the register button when config gives archiveBaseUrl', async () => {
+    const project = await makeProject();
+    const cfg = path.join(project, 'newsletter.config.yaml');
+    await writeFile(cfg, (await readFile(cfg, 'utf8')) + '\narchiveBaseUrl: https://liia.london/newsletter\n');
+    const r = await buildIssue('july-2025', { root: project });
+    expect(r.html).toMatch(/<a href="https:\/\/liia\.london\/newsletter\/july-2025\/applying-the-child-first-framework-in-12\.ics"[^>]*>Add to calendar<\/a>/);
+    expect(r.text.replace(/\s+/g, ' ')).toContain('Add to calendar <https://liia.london/newsletter/july-2025/applying-the-child-first-framework-in-12.ics>');
+    expect(r.report.counts.error).toBe(0);
+  });
+});
