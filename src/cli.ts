@@ -308,13 +308,50 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
   return report.cancelled || report.outstanding > 0 ? ExitCode.FAILED : ExitCode.OK;
 }
 
+/** `build-issue new <slug> [--from <previous>]`: start the next issue from the starter or a previous issue. */
+async function runNew(argv: string[], io: Io): Promise<number> {
+  let json = false;
+  let exitCode: number = ExitCode.OK;
+  const program = new Command()
+    .name('build-issue new')
+    .description('Start a new issue file, issues/<slug>.yaml: from a commented starter, or from a previous issue with its recurring sections kept.')
+    .helpOption('-h, --help', 'show this help')
+    .argument('<slug>', 'the new issue name, e.g. august-2025 (lower-case letters, digits and hyphens)')
+    .option('--from <previous>', 'start from this issue (e.g. july-2025): keeps the masthead, contents, Practice Spotlight, partners, notices and footer; empties the dated content')
+    .option('--json', 'print a machine-readable summary')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .action(async (slug: string, opts: { from?: string; json?: boolean }) => {
+      json = Boolean(opts.json);
+      const { newIssue } = await import('./authoring/new-issue.js');
+      const { ensureSchemaJson } = await import('./issue/schema-file.js');
+      const r = await newIssue({ root: io.cwd, slug, from: opts.from });
+      await ensureSchemaJson(io.cwd);
+      if (json) io.out(JSON.stringify({ ok: true, file: r.shown, from: r.from, kept: r.kept, emptied: r.emptied }, null, 2) + '\n');
+      else {
+        io.out(`Wrote ${r.shown}${r.from ? ` from ${r.from}` : ' from the starter'}\n`);
+        if (r.kept.length) io.out(`  kept:    ${r.kept.join(', ')}\n`);
+        if (r.emptied.length) io.out(`  emptied: ${r.emptied.join(', ')}\n`);
+        io.out(`Next: write the new content (every TODO and "#" link), then npx build-issue ${slug} --watch to see it as you go.\n`);
+      }
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    exitCode = reportError(err, io, json);
+  }
+  return exitCode;
+}
+
 /** Run the CLI with `argv` (without node and script). Resolves to the exit code. */
 export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
+  if (argv[0] === 'new') return runNew(argv.slice(1), io);
   let json = false;
   let exitCode: number = ExitCode.OK;
   const program = new Command()
     .name('build-issue')
-    .description('Build a newsletter issue from issues/<issue>.yaml into dist/<issue>/: email.html, email.txt and email.eml.')
+    .description('Build a newsletter issue from issues/<issue>.yaml into dist/<issue>/: email.html, email.txt and email.eml.\nStart the next issue with: build-issue new <slug> [--from <previous>]')
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show this help')
     .argument('<issue>', 'the issue name (july-2025 for issues/july-2025.yaml) or a path to a .yaml file')

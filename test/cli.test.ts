@@ -137,3 +137,22 @@ describe('the real bin (child process)', () => {
     await rm(project, { recursive: true, force: true });
   });
 });
+
+describe('build-issue new', () => {
+  it('writes the next issue from July, keeps the recurring sections, and refuses to overwrite', async () => {
+    const project = await makeProject();
+    const first = await runCli(['new', 'august-2025', '--from', 'july-2025'], project);
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain('Wrote issues/august-2025.yaml from issues/july-2025.yaml');
+    expect(first.out).toMatch(/kept: .*footer/);
+    expect(existsSync(path.join(project, 'issues/schema.json'))).toBe(true);
+    const again = await runCli(['new', 'august-2025'], project);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('already exists');
+    expect((await runCli(['new', 'August 2025'], project)).code).toBe(2);
+    // The new issue builds; its placeholders are errors, so it cannot be sent as it is.
+    const build = await runCli(['august-2025'], project);
+    expect(build.code).toBe(1);
+    expect(build.out).toMatch(/\[document\] .*subject still says TODO/);
+  });
+});

@@ -49,6 +49,11 @@ export const documentRule: Rule = {
     const subject = ctx.issue.subject.trim();
     if (!/<div style="display:none;[^"]*">[^<]+<\/div>/.test(html)) add('error', 'the email has no hidden preheader: inboxes will show the first words of the body instead. Set preheader in the issue file', ctx.locate(['preheader']));
     if (preheader && preheader.toLowerCase() === subject.toLowerCase()) add('warning', 'the preheader repeats the subject: inboxes show both side by side, so use it to say something more', ctx.locate(['preheader']));
+    // A new issue's placeholders ("TODO: subject for August 2025") must not reach a send.
+    for (const field of ['subject', 'preheader', 'label'] as const) {
+      if (/\bTODO\b/.test(ctx.issue[field])) add('error', `the ${field} still says TODO ("${ctx.issue[field]}"): write the real one`, ctx.locate([field]));
+    }
+    if (/\bTODO\b/.test(ctx.text)) add('error', 'the email still contains TODO placeholders: search the issue file for TODO and write the real text', { file: ctx.issueFile });
     const subjectLength = [...subject].length;
     if (!subject) add('error', 'the email has no subject', ctx.locate(['subject']));
     else if (subjectLength > SUBJECT_MAX) add('error', `the subject is ${subjectLength} characters: inboxes cut it after about ${SUBJECT_MAX}, phones after ${SUBJECT_WARN}. Shorten it`, ctx.locate(['subject']));
