@@ -26,6 +26,7 @@ import { minifyHtml } from './render/minify-html.js';
 import { renderMjml } from './render/render-mjml.js';
 import { loadTemplates } from './render/templates.js';
 import { toPlainText } from './render/to-plain-text.js';
+import { trackLinks } from './render/track-links.js';
 import { renderMarkdown } from './render/markdown.js';
 import { eventFileName } from './render/section-views.js';
 import { eventIcs } from './authoring/calendar.js';
@@ -174,8 +175,9 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   // 4. Compile MJML
   const compiled = await compileMjml(rendered);
 
-  // 5. Inline our stylesheet, 6. minify
-  const html = minifyHtml(inlineCss(compiled, rendered.inlineCss));
+  // 5. Inline our stylesheet, 6. minify, 6b. tracking parameters on the issue's links
+  const configLinks = new Set([config.brand.website, ...config.social.map((s) => s.href), ...(config.unsubscribe.url ? [config.unsubscribe.url] : [])]);
+  const html = trackLinks(minifyHtml(inlineCss(compiled, rendered.inlineCss)), slug, config.tracking, configLinks, config.archiveBaseUrl);
 
   // 7. Plain text
   const text = toPlainText(html);
@@ -203,7 +205,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     options.check === false
       ? { findings: [], counts: { error: 0, warning: 0 }, off: [], accepted: [], notes: [], links: [] }
       : await runChecks(
-          { issue, config, issueFile: loaded.shownAs, html, text, eml, locate: loaded.locate, locateIn: loaded.locateIn },
+          { issue, config, slug, issueFile: loaded.shownAs, html, text, eml, locate: loaded.locate, locateIn: loaded.locateIn },
           { extraRules: options.extraRules, notes: options.checkNotes },
         );
 

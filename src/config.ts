@@ -72,6 +72,17 @@ export const ConfigSchema = z
       .regex(/^https:\/\/[^\s]+[^/\s]$/, { message: 'must be an https:// address without a trailing slash' })
       .optional()
       .describe('Where dist/ is published on the web, e.g. https://liia.london/newsletter: issues are then at <archiveBaseUrl>/<slug>/, and their calendar invites beside them'),
+    tracking: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe('Append the parameters to the issue\'s http(s) links; false turns tracking off'),
+        params: z
+          .record(z.string().regex(/^[\w.-]+$/), z.string())
+          .default({ utm_source: 'newsletter', utm_medium: 'email', utm_campaign: '{slug}' })
+          .describe('Query parameters to append; "{slug}" becomes the issue name'),
+        exclude: z.array(z.string().trim().min(1)).default([]).describe('Domains whose links are left as written (their subdomains too)'),
+      })
+      .prefault({})
+      .describe('Tracked links: UTM (or other) parameters on every http(s) link of the issue'),
     listId: z
       .string()
       .trim()

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { inventory, type LinkEntry } from './inventory.js';
 import { documentRule, forbiddenRule, outlookRule, sizeRule } from './rules-document.js';
 import { imagesRule } from './rules-images.js';
-import { linkTextRule, linksRule } from './rules-links.js';
+import { linkTextRule, linksRule, trackingRule } from './rules-links.js';
 import { messageRule } from './rules-message.js';
 import { readabilityRule } from './rules-readability.js';
 import type { CheckContext, Finding, Rule, Severity, Where } from './types.js';
@@ -15,7 +15,7 @@ import type { CheckContext, Finding, Rule, Severity, Where } from './types.js';
 export type { CheckContext, Finding, Rule, Severity, Where } from './types.js';
 
 /** The rules every build runs, in report order. */
-export const RULES: readonly Rule[] = [sizeRule, linksRule, linkTextRule, imagesRule, documentRule, readabilityRule, outlookRule, forbiddenRule, messageRule];
+export const RULES: readonly Rule[] = [sizeRule, linksRule, linkTextRule, trackingRule, imagesRule, documentRule, readabilityRule, outlookRule, forbiddenRule, messageRule];
 
 /** A finding, with the config's reason when its level was changed there. */
 export interface ReportedFinding extends Finding {

@@ -7,6 +7,7 @@
  * Both read the issue's link inventory, so each finding points at the YAML line.
  */
 import { hostOf, safeDecode } from '../render/markdown.js';
+import { campaignParam } from '../render/track-links.js';
 import { htmlIds, inventory, type LinkEntry } from './inventory.js';
 import type { CheckContext, Finding, Rule } from './types.js';
 
@@ -108,3 +109,41 @@ export function excerpt(html: string, index: number, width = 120): string {
   const text = html.slice(start, start + width).replace(/\s+/g, ' ');
   return (start > 0 ? '…' : '') + text + (start + width < html.length ? '…' : '');
 }
+
+/**
+ * "tracking": every http(s) link of the issue carries this issue's campaign parameter
+ * (utm_campaign=<slug> by default), so the analytics count it. A link that already
+ * had another campaign's value is left alone by the build, and reported here.
+ */
+export const trackingRule: Rule = {
+  id: 'tracking',
+  description: "every link of the issue carries this issue's campaign parameter",
+  run(ctx: CheckContext): Finding[] {
+    const t = ctx.config.tracking;
+    const key = campaignParam(t);
+    if (!t.enabled || !key) return [];
+    const slug = ctx.slug;
+    const findings: Finding[] = [];
+    for (const l of inventory(ctx).links) {
+      if (l.where.file !== ctx.issueFile || !/^https?:\/\//i.test(l.href)) continue;
+      let url: URL;
+      try {
+        url = new URL(l.href);
+      } catch {
+        continue; // the links rule reports it
+      }
+      const host = url.hostname.replace(/^www\./, '');
+      if (t.exclude.some((d) => host === d.replace(/^www\./, '') || host.endsWith(`.${d.replace(/^www\./, '')}`))) continue;
+      const value = url.searchParams.get(key);
+      if (value !== null && slug && value !== slug) {
+        findings.push({
+          rule: 'tracking',
+          severity: 'warning',
+          message: `link "${l.text}" already carries ${key}=${value}, not this issue's ${key}=${slug}: its visits will be counted for "${value}". Remove the parameter from the address to track it with this issue`,
+          where: l.where,
+        });
+      }
+    }
+    return findings;
+  },
+};

@@ -36,6 +36,8 @@ export interface CheckContext {
   config: Config;
   /** The issue file as shown to the user (relative path). */
   issueFile: string;
+  /** The issue's name (dist/<slug>/); the campaign parameter's value. */
+  slug?: string;
   /** The final email HTML, as written to email.html. */
   html: string;
   /** The plain-text part, as written to email.txt. */
