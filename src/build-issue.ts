@@ -31,6 +31,7 @@ import { renderMarkdown } from './render/markdown.js';
 import { eventFileName } from './render/section-views.js';
 import { eventIcs } from './authoring/calendar.js';
 import { writeOutputDir } from './output/write-output.js';
+import { browserVersion, issueSummary, writeArchive } from './output/archive.js';
 import { runChecks, type CheckReport, type Finding, type Rule } from './check/index.js';
 
 /** Gmail clips an HTML part larger than this and hides the rest, footer included. */
@@ -218,7 +219,17 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   };
   const reportJson = () => JSON.stringify({ slug, hash, ...report }, null, 2) + '\n';
   if (options.write !== false) {
-    await writeOutputDir(dir, { 'email.html': html, 'email.txt': text, 'email.eml': eml, 'report.json': reportJson(), ...invites });
+    await writeOutputDir(dir, {
+      'email.html': html,
+      'email.txt': text,
+      'email.eml': eml,
+      'report.json': reportJson(),
+      // The web archive: this issue's browser version, and what dist/index.html and feed.xml list.
+      'index.html': browserVersion(html),
+      'issue.json': JSON.stringify(issueSummary(slug, issue), null, 2) + '\n',
+      ...invites,
+    });
+    await writeArchive(path.dirname(dir), config);
   }
 
   // 11. Screenshots, and the browser's own checks (loaded lazily: most builds never start a browser)

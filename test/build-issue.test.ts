@@ -16,14 +16,14 @@ describe('building the July issue', () => {
     result = await buildIssue('july-2025', { root: project, date: new Date('2025-07-01T09:00:00Z') });
   });
 
-  it('writes email.html, email.txt, email.eml, report.json and the event\'s invite into dist/july-2025/, and nothing else', async () => {
+  it('writes email.html, email.txt, email.eml, report.json, the event\'s invite and the web version into dist/july-2025/, and nothing else', async () => {
     const dir = path.join(project, 'dist', 'july-2025');
-    expect((await readdir(dir)).sort()).toEqual(['applying-the-child-first-framework-in-12.ics', 'email.eml', 'email.html', 'email.txt', 'report.json']);
+    expect((await readdir(dir)).sort()).toEqual(['applying-the-child-first-framework-in-12.ics', 'email.eml', 'email.html', 'email.txt', 'index.html', 'issue.json', 'report.json']);
     expect(await readFile(path.join(dir, 'email.html'), 'utf8')).toBe(result.html);
     expect(await readFile(path.join(dir, 'email.txt'), 'utf8')).toBe(result.text);
     expect(await readFile(path.join(dir, 'email.eml'))).toEqual(result.eml);
-    // No staging or backup folders left behind.
-    expect(await readdir(path.join(project, 'dist'))).toEqual(['july-2025']);
+    // No staging or backup folders left behind; the archive's list and feed beside the issue.
+    expect((await readdir(path.join(project, 'dist'))).sort()).toEqual(['feed.xml', 'index.html', 'july-2025']);
   });
 
   it(`keeps the HTML under Gmail's ${GMAIL_CLIP_BYTES}-byte clipping limit`, () => {
@@ -125,7 +125,7 @@ describe('atomic output', () => {
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, 'stale.txt'), 'from an old build');
     await buildIssue('july-2025', { root: project });
-    expect((await readdir(dir)).sort()).toEqual(['applying-the-child-first-framework-in-12.ics', 'email.eml', 'email.html', 'email.txt', 'report.json']);
+    expect((await readdir(dir)).sort()).toEqual(['applying-the-child-first-framework-in-12.ics', 'email.eml', 'email.html', 'email.txt', 'index.html', 'issue.json', 'report.json']);
   });
 
   it('leaves the previous build untouched when writing fails', async () => {

@@ -113,6 +113,8 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
       'email.eml',
       'email.html',
       'email.txt',
+      'index.html',
+      'issue.json',
       'report.json',
       'screenshot-desktop.png',
       'screenshot-phone-dark.png',

@@ -39,6 +39,8 @@ export function renderMjml(issue: Issue, config: Config, templates: TemplateSet,
     brand,
     logoWidth: brand.logo.width ?? 120,
     headCss: templates.headCss(colours),
+    // "View in your browser", when config says where the archive is published.
+    browserHref: config.archiveBaseUrl ? `${config.archiveBaseUrl}/${slug}/` : undefined,
   });
   const [before, after] = splitOnce(layout, PLACEHOLDER, templates.names.layout);
 
