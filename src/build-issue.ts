@@ -13,7 +13,6 @@
  * 10. Write dist/<slug>/ atomically, report.json included (unless `write: false`)
  */
 import { createHash } from 'node:crypto';
-import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIG_FILE, loadConfig, type Config } from './config.js';
 import { NewsletterError } from './errors.js';
@@ -30,7 +29,7 @@ import { trackLinks } from './render/track-links.js';
 import { renderMarkdown } from './render/markdown.js';
 import { eventFileName } from './render/section-views.js';
 import { eventIcs } from './authoring/calendar.js';
-import { writeOutputDir } from './output/write-output.js';
+import { replaceFile, writeOutputDir } from './output/write-output.js';
 import { browserVersion, issueSummary, writeArchive } from './output/archive.js';
 import { runChecks, type CheckReport, type Finding, type Rule } from './check/index.js';
 
@@ -127,13 +126,6 @@ function addFindings(report: CheckReport, more: Finding[]): void {
     error: report.findings.filter((f) => f.severity === 'error').length,
     warning: report.findings.filter((f) => f.severity === 'warning').length,
   };
-}
-
-/** Write one file by rename, so a reader never sees half of it. */
-async function replaceFile(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
 }
 
 /** `july-2025` -> `<root>/issues/july-2025.yaml`; a path to a .yaml file is used as it is. */

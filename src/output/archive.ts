@@ -4,7 +4,8 @@
  * dist/feed.xml is the same list as an Atom feed. Publishing dist/ at config's
  * archiveBaseUrl makes them public; the emails then link to their browser version.
  */
-import { readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
+import { replaceFile } from './write-output.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Issue } from '../issue/schema.js';
@@ -38,12 +39,6 @@ export function browserVersion(emailHtml: string): string {
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-async function replaceFile(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
-}
 
 /** Every built issue in `distDir` (those with an issue.json), newest first. */
 export async function builtIssues(distDir: string): Promise<IssueSummary[]> {

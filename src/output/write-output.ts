@@ -36,3 +36,10 @@ export async function writeOutputDir(dir: string, files: Record<string, string |
     });
   }
 }
+
+/** Write one file by rename, so a reader never sees half of it. */
+export async function replaceFile(file: string, content: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, content);
+  await rename(tmp, file);
+}
