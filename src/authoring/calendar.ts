@@ -7,7 +7,9 @@
  * (`DTSTART;TZID=Europe/London:20250710T140000`) with a VTIMEZONE describing the UK rules,
  * so calendars show the right time whatever the reader's own time zone.
  *
- * No dependencies: the offsets come from the Intl time-zone data built into Node.
+ * No dependencies: London's offsets follow the UK rule (BST from 01:00 UTC on the last
+ * Sunday of March to 01:00 UTC on the last Sunday of October), checked against Node's
+ * time-zone data by the tests.
  */
 
 export interface IcsInput {
@@ -64,17 +66,6 @@ const VTIMEZONE_LONDON = [
 // ---------------------------------------------------------------------------
 // London time <-> UTC
 
-const londonFormat = new Intl.DateTimeFormat('en-GB', {
-  timeZone: TZID,
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-
 interface WallClock {
   year: number;
   month: number;
@@ -92,28 +83,38 @@ function wallAsUtcMs(w: WallClock): number {
   return d.getTime();
 }
 
-/** London wall-clock time at a UTC instant, from Intl. */
-function londonWallClock(utcMs: number): WallClock {
-  const fields: Record<string, number> = {};
-  for (const part of londonFormat.formatToParts(new Date(utcMs))) {
-    if (part.type !== 'literal') fields[part.type] = Number(part.value);
-  }
-  const ms = ((utcMs % 1000) + 1000) % 1000;
-  return {
-    year: fields.year!,
-    month: fields.month!,
-    day: fields.day!,
-    hour: fields.hour! % 24,
-    minute: fields.minute!,
-    second: fields.second!,
-    millisecond: ms,
-  };
+/**
+ * The UTC instant BST starts or ends in `year`: 01:00 UTC on the last Sunday of
+ * March or October (the UK's rule since 1996, the same as the VTIMEZONE above).
+ * Computed, not read from Intl: building an Intl.DateTimeFormat for Europe/London
+ * costs about 12 ms on the first call, a noticeable part of a cold build.
+ * test/calendar.test.ts compares this with Node's own time-zone data, 2020-2035.
+ */
+function lastSundayAt1Utc(year: number, month: 2 | 9): number {
+  const lastDay = new Date(Date.UTC(year, month + 1, 0));
+  lastDay.setUTCDate(lastDay.getUTCDate() - lastDay.getUTCDay());
+  lastDay.setUTCHours(1);
+  return lastDay.getTime();
 }
 
 /** London's offset from UTC (ms, +3600000 in BST) at a UTC instant. */
 function londonOffsetMs(utcMs: number): number {
-  const whole = utcMs - (((utcMs % 1000) + 1000) % 1000);
-  return wallAsUtcMs({ ...londonWallClock(whole), millisecond: 0 }) - whole;
+  const year = new Date(utcMs).getUTCFullYear();
+  return utcMs >= lastSundayAt1Utc(year, 2) && utcMs < lastSundayAt1Utc(year, 9) ? 3_600_000 : 0;
+}
+
+/** London wall-clock time at a UTC instant. */
+function londonWallClock(utcMs: number): WallClock {
+  const d = new Date(utcMs + londonOffsetMs(utcMs));
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    millisecond: d.getUTCMilliseconds(),
+  };
 }
 
 const LOCAL_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/;
@@ -143,7 +144,7 @@ function parseLocalIso(local: string): WallClock {
 
 /**
  * The UTC instant of a London wall-clock time ("2025-07-10T14:00:00" -> 13:00Z in BST,
- * "2025-01-15T14:00:00" -> 14:00Z in GMT), from the Intl time-zone data, not a table.
+ * "2025-01-15T14:00:00" -> 14:00Z in GMT), by the UK rule (see londonOffsetMs).
  *
  * - A time that does not exist (the spring-forward gap, 01:00-01:59 on the last Sunday of
  *   March) is moved forward by the gap, as RFC 5545 says a calendar must: 2025-03-30T01:30
