@@ -32,9 +32,10 @@ import { eventIcs } from './authoring/calendar.js';
 import { replaceFile, writeOutputDir } from './output/write-output.js';
 import { browserVersion, issueSummary, writeArchive } from './output/archive.js';
 import { runChecks, type CheckReport, type Finding, type Rule } from './check/index.js';
+import { SIZE_ERROR_BYTES } from './check/rules-document.js';
 
-/** Gmail clips an HTML part larger than this and hides the rest, footer included. */
-export const GMAIL_CLIP_BYTES = 102_000;
+/** Gmail clips an HTML part larger than this and hides the rest, footer included (the size rule's limit). */
+export const GMAIL_CLIP_BYTES = SIZE_ERROR_BYTES;
 
 export interface BuildOptions {
   /** The project folder: holds newsletter.config.yaml, templates/ and issues/. @default process.cwd() */

@@ -25,9 +25,8 @@ import { formatWhere, type ReportedFinding } from '../check/index.js';
 import type { Finding } from '../check/types.js';
 import { CONFIG_FILE } from '../config.js';
 import { NewsletterError, formatProblem } from '../errors.js';
-
-/** Over this many bytes the page shows the size in the warning colour (the `size` rule warns there too). */
-export const SIZE_WARN_BYTES = 90_000;
+// The page shows the size in the warning colour where the `size` rule warns.
+import { SIZE_WARNING_BYTES } from '../check/rules-document.js';
 
 export interface PreviewOptions {
   /** The project folder: holds newsletter.config.yaml, templates/ and issues/. */
@@ -374,7 +373,7 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
       subject: r?.issue.subject ?? null,
       size: r ? r.bytes : null,
       limit: GMAIL_CLIP_BYTES,
-      warnAt: SIZE_WARN_BYTES,
+      warnAt: SIZE_WARNING_BYTES,
       files: r ? { html: rel(r.files.html), text: rel(r.files.text), eml: rel(r.files.eml), report: rel(r.files.report) } : null,
       counts: r?.report.counts ?? null,
       findings: r ? r.report.findings.map((f) => findingJson(f, sources)) : [],

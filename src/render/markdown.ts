@@ -68,8 +68,3 @@ export function hostOf(address: string): string | undefined {
 export function renderMarkdown(source: string): string {
   return md.render(source).replace(/\n+/g, ' ').trim();
 }
-
-/** One line of inline Markdown (no paragraph around it). */
-export function renderInline(source: string): string {
-  return md.renderInline(source);
-}
