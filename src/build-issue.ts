@@ -1,7 +1,8 @@
 /**
  * The build, top to bottom.
  *
- *  1. Load the config and the issue file (validated; every problem with file:line:col)
+ *  1. Load the config and the issue file (validated; every problem with file:line:col),
+ *     and its local images (issues/assets/: read, sized, named by content)
  *  2. Load the templates the issue uses (Handlebars, strict)
  *  3. Render: fill the layout and section partials -> one MJML document
  *  4. Compile MJML -> HTML (strict validation, errors mapped to partial:line)
@@ -10,13 +11,14 @@
  *  7. Plain-text alternative
  *  8. The .eml (multipart/alternative)
  *  9. Check: what would go wrong in recipients' inboxes (findings, not exceptions)
- * 10. Write dist/<slug>/ atomically, report.json included (unless `write: false`)
+ * 10. Write dist/<slug>/ atomically, report.json and assets/ included (unless `write: false`)
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { CONFIG_FILE, loadConfig, type Config } from './config.js';
 import { NewsletterError } from './errors.js';
 import { loadIssue } from './issue/load-issue.js';
+import { loadAssets, replaceAssetUrls, type LocalAsset } from './issue/load-assets.js';
 import type { Issue, SectionKind } from './issue/schema.js';
 import { buildEml, senderDomain } from './render/build-eml.js';
 import { compileMjml } from './render/compile-mjml.js';
@@ -75,6 +77,8 @@ export interface BuildResult {
   files: { html: string; text: string; eml: string; report: string };
   /** Calendar invites written beside the email (file names in dist/<slug>/). */
   invites: string[];
+  /** The issue's local images, copied to dist/<slug>/assets/ (test sends attach them inline). */
+  assets: LocalAsset[];
   /** The checks' findings; empty when `check: false`. */
   report: CheckReport;
   /** The PNGs written when `screenshots` was asked for. */
@@ -158,13 +162,14 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     loadIssue(file, shown(file)),
   ]);
   const issue = loaded.issue;
+  const assets = await loadAssets(loaded, config, slug);
 
   // 2. Load the templates this issue uses
   const kinds = [...new Set(issue.sections.map((s) => s.kind))] as SectionKind[];
   const templates = await loadTemplates(options.templatesDir ?? path.join(root, 'templates'), kinds, root);
 
   // 3. Render the MJML document
-  const rendered = renderMjml(issue, config, templates, slug);
+  const rendered = renderMjml(issue, config, templates, slug, assets);
 
   // 4. Compile MJML
   const compiled = await compileMjml(rendered);
@@ -199,7 +204,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     options.check === false
       ? { findings: [], counts: { error: 0, warning: 0 }, off: [], accepted: [], notes: [], links: [] }
       : await runChecks(
-          { issue, config, slug, issueFile: loaded.shownAs, html, text, eml, locate: loaded.locate, locateIn: loaded.locateIn },
+          { issue, config, slug, issueFile: loaded.shownAs, html, text, eml, locate: loaded.locate, locateIn: loaded.locateIn, assets },
           { extraRules: options.extraRules, notes: options.checkNotes },
         );
 
@@ -218,9 +223,11 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
       'email.eml': eml,
       'report.json': reportJson(),
       // The web archive: this issue's browser version, and what dist/index.html and feed.xml list.
-      'index.html': browserVersion(html),
+      // Its images point at assets/ beside it: they show from disk, and wherever dist/ is published.
+      'index.html': browserVersion(replaceAssetUrls(html, assets.values(), (a) => `assets/${a.name}`)),
       'issue.json': JSON.stringify(issueSummary(slug, issue), null, 2) + '\n',
       ...invites,
+      ...Object.fromEntries([...assets.values()].map((a) => [`assets/${a.name}`, a.content])),
     });
     await writeArchive(path.dirname(dir), config);
   }
@@ -230,7 +237,9 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   if (options.screenshots && options.write !== false) {
     const { takeScreenshots, BrowserMissingError } = await import('./preview/screenshots.js');
     try {
-      const shots = await takeScreenshots(html, dir, { env: options.env });
+      // Local images go in as data: addresses: they show before they are uploaded, and nothing leaves the machine.
+      const shown = replaceAssetUrls(html, assets.values(), (a) => `data:${a.contentType};base64,${a.content.toString('base64')}`);
+      const shots = await takeScreenshots(shown, dir, { env: options.env });
       screenshots = shots.files;
       addFindings(report, shots.findings);
       await replaceFile(files.report, reportJson());
@@ -247,6 +256,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     dir,
     files,
     invites: Object.keys(invites),
+    assets: [...assets.values()],
     report,
     screenshots,
     mjml: rendered.mjml,

@@ -123,6 +123,15 @@ function version(): string {
 
 const kb = (n: number) => `${(n / 1000).toFixed(1)} KB`;
 
+/** The local images line of the build summary: how many, how big, where they must be uploaded. */
+function assetsLine(result: BuildResult, cwd: string): string {
+  const bytes = result.assets.reduce((n, a) => n + a.content.length, 0);
+  const first = result.assets[0]!.url;
+  const where = /^https:/.test(first) ? `upload to ${first.slice(0, first.lastIndexOf('/') + 1)}` : 'set assetBaseUrl to where they will be uploaded';
+  const n = result.assets.length;
+  return `  ${path.relative(cwd, path.join(result.dir, 'assets'))}/  ${n} image${n === 1 ? '' : 's'}, ${kb(bytes)}  (${where})\n`;
+}
+
 function summary(r: BuildResult, cwd: string): string {
   const rel = (f: string) => path.relative(cwd, f) || f;
   const pct = Math.round((r.bytes.html / GMAIL_CLIP_BYTES) * 100);
@@ -327,11 +336,12 @@ async function runNew(argv: string[], io: Io): Promise<number> {
       const { ensureSchemaJson } = await import('./issue/schema-file.js');
       const r = await newIssue({ root: io.cwd, slug, from: opts.from });
       await ensureSchemaJson(io.cwd);
-      if (json) io.out(JSON.stringify({ ok: true, file: r.shown, from: r.from, kept: r.kept, emptied: r.emptied }, null, 2) + '\n');
+      if (json) io.out(JSON.stringify({ ok: true, file: r.shown, assets: r.assets, from: r.from, kept: r.kept, emptied: r.emptied }, null, 2) + '\n');
       else {
         io.out(`Wrote ${r.shown}${r.from ? ` from ${r.from}` : ' from the starter'}\n`);
         if (r.kept.length) io.out(`  kept:    ${r.kept.join(', ')}\n`);
         if (r.emptied.length) io.out(`  emptied: ${r.emptied.join(', ')}\n`);
+        io.out(`  pictures: put them in ${r.assets}/ and write src: assets/${slug}/<file>\n`);
         io.out(`Next: write the new content (every TODO and "#" link), then npx build-issue ${slug} --watch to see it as you go.\n`);
       }
     });
@@ -427,6 +437,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
                 notes: result.report.notes,
                 ...(opts.check ? { links: result.report.links } : {}),
               },
+              assets: result.assets.map((a) => ({ src: a.src, file: path.relative(io.cwd, path.join(result.dir, 'assets', a.name)), url: a.url, bytes: a.content.length, width: a.width, height: a.height })),
               ...(result.screenshots ? { screenshots: Object.fromEntries(Object.entries(result.screenshots).map(([k, f]) => [k, path.relative(io.cwd, f)])) } : {}),
             },
             null,
@@ -436,6 +447,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
       } else {
         io.out(summary(result, io.cwd));
         for (const f of result.invites) io.out(`  ${path.relative(io.cwd, path.join(result.dir, f))}  (calendar invite)\n`);
+        if (result.assets.length) io.out(assetsLine(result, io.cwd));
         if (result.screenshots) for (const f of Object.values(result.screenshots)) io.out(`  ${path.relative(io.cwd, f)}\n`);
         io.out('\n' + formatReport(result.report, { full: opts.check, max: 10 }));
         if (blocked) {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { NewsletterError } from './errors.js';
-import { Href, Image } from './issue/schema.js';
+import { Href, RemoteImage } from './issue/schema.js';
 import { parseValidated } from './issue/load-issue.js';
 import { CHECK_RULE_IDS } from './check/rule-ids.js';
 
@@ -52,7 +52,7 @@ export const ConfigSchema = z
       .describe('Social links shown in the footer: label and href each'),
     brand: z
       .strictObject({
-        logo: Image,
+        logo: RemoteImage,
         website: Href.describe('The organisation website, linked from the logo'),
         fontFamily: z.string().trim().min(1).default('Arial, Helvetica, sans-serif').describe('A CSS font stack of fonts recipients already have; no web fonts (Outlook ignores them)'),
         colours: z
@@ -72,6 +72,13 @@ export const ConfigSchema = z
       .regex(/^https:\/\/[^\s]+[^/\s]$/, { message: 'must be an https:// address without a trailing slash' })
       .optional()
       .describe('Where dist/ is published on the web, e.g. https://liia.london/newsletter: issues are then at <archiveBaseUrl>/<slug>/, and their calendar invites beside them'),
+    assetBaseUrl: z
+      .string()
+      .regex(/^https:\/\/[^\s]+[^/\s]$/, { message: 'must be an https:// address without a trailing slash' })
+      .optional()
+      .describe(
+        "Where the issues' local images are uploaded, e.g. https://liia.london/newsletter/assets: an image is then at <assetBaseUrl>/<slug>/<file> (upload dist/<slug>/assets/ there). Without it, images are addressed under archiveBaseUrl",
+      ),
     tracking: z
       .strictObject({
         enabled: z.boolean().default(true).describe('Append the parameters to the issue\'s http(s) links; false turns tracking off'),

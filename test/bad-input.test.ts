@@ -192,7 +192,7 @@ describe('a list or a single value where a mapping belongs', () => {
     const line = lineOf(fixture, '- src: "https://liia.london/newsletter/july-2025/images/vess-leaflet.png"');
     const n = sectionIndexAt(fixture, line);
     expect(problemLines(err)).toEqual([
-      `  ${ISSUE}:${line}:${colOf(fixture, line, '- src')} sections[${n}].image must be a mapping (indented "key: value" lines), not a list: an image: src (https URL), alt (what it shows), optional width and href`,
+      `  ${ISSUE}:${line}:${colOf(fixture, line, '- src')} sections[${n}].image must be a mapping (indented "key: value" lines), not a list: an image: src (https URL or a file in issues/assets/), alt (what it shows), optional width and href`,
     ]);
 
     const error = parseError(fixture);

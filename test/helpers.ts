@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convert } from 'html-to-text';
+import { expect } from 'vitest';
 import { run } from '../src/cli.js';
+import { NewsletterError } from '../src/errors.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const JULY_YAML = path.join(ROOT, 'issues', 'july-2025.yaml');
@@ -41,6 +43,17 @@ export function lineOf(text: string, needle: string): number {
   const i = text.split('\n').findIndex((l) => l.includes(needle));
   if (i < 0) throw new Error(`not found: ${needle}`);
   return i + 1;
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<NewsletterError> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(NewsletterError);
+    return err as NewsletterError;
+  }
+  throw new Error('expected a NewsletterError');
 }
 
 export interface CliResult {

@@ -4,24 +4,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isSafeSlug, labelFor, newIssue, type NewIssueResult } from '../src/authoring/new-issue.js';
-import { buildIssue, NewsletterError } from '../src/index.js';
+import { buildIssue } from '../src/index.js';
 import { parseIssue } from '../src/issue/load-issue.js';
 import { SECTION_KINDS, type Issue, type IssueSection } from '../src/issue/schema.js';
-import { julyYaml, makeProject, replaceOnce, writeIssue } from './helpers.js';
+import { julyYaml, makeProject, rejection, replaceOnce, writeIssue } from './helpers.js';
 
 const SCHEMA_LINE = '# yaml-language-server: $schema=./schema.json';
 const RECURRING = new Set(['contents', 'partners', 'notice', 'footer', 'tiles']);
-
-/** The error a promise rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<NewsletterError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(NewsletterError);
-    return err as NewsletterError;
-  }
-  throw new Error('expected a NewsletterError');
-}
 
 /** Builds in memory; every error in the report must be a placeholder ("#") link. */
 async function expectBuildsButNotSendable(project: string, slug: string): Promise<void> {

@@ -34,6 +34,8 @@ export interface NewIssueResult {
   file: string;
   /** The file relative to root, for messages. */
   shown: string;
+  /** The issue's pictures folder, relative to root: issues/assets/<slug> (made if missing). */
+  assets: string;
   /** The previous issue's file (relative to root), when made `from` one. */
   from?: string;
   /** What was kept from the previous issue as it was: `tiles "PRACTICE SPOTLIGHT"`, `footer`... */
@@ -117,7 +119,7 @@ export async function newIssue(o: NewIssueOptions): Promise<NewIssueResult> {
 
   const dates = issueDates(o.slug, o.today ?? new Date());
   let text: string;
-  let result: Omit<NewIssueResult, 'file' | 'shown'>;
+  let result: Omit<NewIssueResult, 'file' | 'shown' | 'assets'>;
   if (o.from === undefined) {
     text = await fillStarter(root, { slug: o.slug, ...dates });
     result = { kept: [], emptied: [] };
@@ -138,7 +140,10 @@ export async function newIssue(o: NewIssueOptions): Promise<NewIssueResult> {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw refuse(err);
     throw new NewsletterError('EWRITE', `${shown}: cannot write the new issue (${(err as Error).message})`, { cause: err });
   }
-  return { file, shown, ...result };
+  // The issue's pictures folder, ready to drop files into (src: assets/<slug>/photo.jpg).
+  const assets = path.join(path.dirname(file), 'assets', o.slug);
+  await mkdir(assets, { recursive: true });
+  return { file, shown, assets: path.relative(root, assets), ...result };
 }
 
 async function exists(file: string): Promise<boolean> {

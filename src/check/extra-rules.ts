@@ -31,7 +31,8 @@ export function linksOnlineRule(options: CheckLinksOptions = {}): Rule {
       const { links, images } = inventory(ctx);
       const targets: LinkTarget[] = [
         ...links.map((l) => ({ url: l.href, kind: 'link' as const, where: l.where })),
-        ...images.map((i) => ({ url: i.image.src, kind: 'image' as const, where: i.where })),
+        // A local image is fetched where the email points: the upload is what this checks.
+        ...images.map((i) => ({ url: ctx.assets?.get(i.image.src)?.url ?? i.image.src, kind: 'image' as const, where: i.where })),
       ];
       const findings = await checkLinksOnline(targets, options);
       // When no site at all can be reached, the network is down, not every link broken:

@@ -5,6 +5,7 @@
  * text *is* the link.
  */
 import { hostOf } from '../render/markdown.js';
+import { ASSET_WARN_BYTES, type LocalAsset } from '../issue/load-assets.js';
 import { inventory } from './inventory.js';
 import { excerpt } from './rules-links.js';
 import type { CheckContext, Finding, Rule } from './types.js';
@@ -24,7 +25,9 @@ export const imagesRule: Rule = {
       const alt = image.alt.trim();
       if (!alt) findings.push({ rule: 'images', severity: 'error', message: 'image has no alt text: describe what it shows for screen-reader users and for clients that block images', where: altWhere });
       else if (FILE_NAME.test(alt)) findings.push({ rule: 'images', severity: 'warning', message: `alt text "${alt}" is a file name, not a description: say what the image shows`, where: altWhere });
-      if (!/^https:\/\//i.test(image.src)) {
+      const asset = path.length ? ctx.assets?.get(image.src) : undefined;
+      if (asset) findings.push(...localImage(asset, image.width, ctx.slug ?? 'issue', where));
+      else if (!/^https:\/\//i.test(image.src)) {
         findings.push({ rule: 'images', severity: 'error', message: `image "${alt}" loads over plain http (${image.src}): use its https:// address, or clients will block it or warn`, where });
       }
       if (image.href !== undefined && alt && !DESTINATION.test(alt)) {
@@ -48,3 +51,35 @@ export const imagesRule: Rule = {
     return findings;
   },
 };
+
+/** A local image (issues/assets/): it needs a web address, a modest file size, and enough pixels. */
+function localImage(asset: LocalAsset, width: number | undefined, slug: string, where: Finding['where']): Finding[] {
+  const findings: Finding[] = [];
+  const kb = (n: number) => `${Math.round(n / 1000)} KB`;
+  // The config's base addresses are https:// by their schema; without one the address is relative.
+  if (!/^https:\/\//.test(asset.url)) {
+    findings.push({
+      rule: 'images',
+      severity: 'error',
+      message: `local image ${asset.src} has no web address for recipients: set assetBaseUrl in newsletter.config.yaml to where you upload dist/${slug}/assets/ (or archiveBaseUrl to where dist/ is published)`,
+      where,
+    });
+  }
+  if (asset.content.length > ASSET_WARN_BYTES) {
+    findings.push({
+      rule: 'images',
+      severity: 'warning',
+      message: `image ${asset.src} is ${kb(asset.content.length)} (over ${kb(ASSET_WARN_BYTES)}): recipients on phones wait for it; export it smaller (JPEG for photos, at most twice the width it is shown at)`,
+      where,
+    });
+  }
+  if (width !== undefined && width > asset.width) {
+    findings.push({
+      rule: 'images',
+      severity: 'warning',
+      message: `image ${asset.src} is ${asset.width} px wide but shown at ${width} px: it will look blurred; use a file at least ${width} px wide, or leave width out`,
+      where,
+    });
+  }
+  return findings;
+}

@@ -6,6 +6,7 @@
 import type { Config } from '../config.js';
 import type { Issue } from '../issue/schema.js';
 import type { LoadedIssue } from '../issue/load-issue.js';
+import type { Assets } from '../issue/load-assets.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -48,6 +49,8 @@ export interface CheckContext {
   locate: LoadedIssue['locate'];
   /** The position of `needle` inside the field at `path` (for a link inside Markdown); undefined if it is not written there. */
   locateIn: LoadedIssue['locateIn'];
+  /** The issue's local images (issues/assets/), by src as written; absent or empty when it has none. */
+  assets?: Assets;
 }
 
 export interface Rule {

@@ -43,8 +43,12 @@ export const Image = z
   .strictObject({
     src: z
       .string()
-      .regex(/^https?:\/\/[^\s]+$/i, { message: 'must be an absolute https:// URL' })
-      .describe('The image address: an absolute https:// URL, so every email client can load it'),
+      .regex(/^(?:https?:\/\/\S+|[^:\s][^:]*\.(?:png|jpe?g|gif))$/i, {
+        message: 'must be an absolute https:// URL, or a PNG, JPEG or GIF file under issues/assets/ such as assets/july-2025/leaflet.png',
+      })
+      .describe(
+        'The image: an absolute https:// URL, or a PNG, JPEG or GIF file in issues/assets/<issue>/ written relative to the issue file (assets/july-2025/leaflet.png): the build copies it and writes its web address',
+      ),
     alt: z
       .string()
       .trim()
@@ -59,7 +63,15 @@ export const Image = z
       .describe('Display width in pixels (at most 600); defaults to the width of the space it sits in'),
     href: Href.optional().describe('Where the image links to, if it is clickable: an absolute https:// link'),
   })
-  .describe('An image: src (https URL), alt (what it shows), optional width and href');
+  .describe('An image: src (https URL or a file in issues/assets/), alt (what it shows), optional width and href');
+
+/** An image that must already be on the web (the config's logo, shared by every issue). */
+export const RemoteImage = Image.extend({
+  src: z
+    .string()
+    .regex(/^https?:\/\/\S+$/i, { message: 'must be an absolute https:// URL' })
+    .describe('The image address: an absolute https:// URL, so every email client can load it'),
+}).describe('An image: src (https URL), alt (what it shows), optional width and href');
 
 export const Button = z
   .strictObject({

@@ -4,11 +4,11 @@
  * interrupted build leaves the previous `dist/<slug>/` as it was and never a
  * half-written file.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
 
-/** Write `files` (name -> content) as the whole content of `dir`. */
+/** Write `files` (name, or folder/name -> content) as the whole content of `dir`. */
 export async function writeOutputDir(dir: string, files: Record<string, string | Buffer>): Promise<void> {
   const parent = path.dirname(dir);
   const base = path.basename(dir);
@@ -16,6 +16,11 @@ export async function writeOutputDir(dir: string, files: Record<string, string |
   try {
     await mkdir(parent, { recursive: true });
     staging = await mkdtemp(path.join(parent, `.${base}.new-`));
+    // mkdtemp makes a private (0700) folder; dist/ is published as the web archive, so make it readable like any other.
+    await chmod(staging, 0o755);
+    // Names may hold a folder ("assets/leaflet.3f2a9c1b.png").
+    const folders = new Set(Object.keys(files).map((name) => path.dirname(name)).filter((d) => d !== '.'));
+    await Promise.all([...folders].map((d) => mkdir(path.join(staging!, d), { recursive: true })));
     await Promise.all(Object.entries(files).map(([name, content]) => writeFile(path.join(staging!, name), content)));
     const old = `${path.join(parent, `.${base}.old-`)}${process.pid}-${Date.now()}`;
     const hadOld = await stat(dir).then(() => true, () => false);

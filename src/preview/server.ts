@@ -27,6 +27,7 @@ import { CONFIG_FILE } from '../config.js';
 import { NewsletterError, formatProblem } from '../errors.js';
 // The page shows the size in the warning colour where the `size` rule warns.
 import { SIZE_WARNING_BYTES } from '../check/rules-document.js';
+import { replaceAssetUrls } from '../issue/load-assets.js';
 
 export interface PreviewOptions {
   /** The project folder: holds newsletter.config.yaml, templates/ and issues/. */
@@ -393,10 +394,13 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
     }
     const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1');
     const routes = ['/', '/email.html', '/email.txt', '/state.json', '/events'];
-    if (!routes.includes(pathname)) return send(res, 404, 'text/plain; charset=utf-8', `Not found: ${pathname}\n`);
+    const r = lastGood?.result;
+    // The issue's local images, so the preview shows them before they are uploaded.
+    const asset = pathname.startsWith('/assets/') ? r?.assets.find((a) => `/assets/${a.name}` === pathname) : undefined;
+    if (!routes.includes(pathname) && !asset) return send(res, 404, 'text/plain; charset=utf-8', `Not found: ${pathname}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed\n', { Allow: 'GET, HEAD' });
     const head = req.method === 'HEAD';
-    const r = lastGood?.result;
+    if (asset) return send(res, 200, asset.contentType, asset.content, { 'Cache-Control': 'max-age=31536000, immutable' }, head);
     switch (pathname) {
       case '/':
         return send(res, 200, 'text/html; charset=utf-8', pageHtml(slug, nonce), {
@@ -406,7 +410,7 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
       case '/email.html':
         if (!r) return send(res, 503, 'text/html; charset=utf-8', NO_BUILD_HTML, {}, head);
         // The email as built; no script of any kind runs in it (it has none; this makes sure).
-        return send(res, 200, 'text/html; charset=utf-8', r.html, { 'Content-Security-Policy': "script-src 'none'; object-src 'none'; base-uri 'none'", 'Referrer-Policy': 'no-referrer' }, head);
+        return send(res, 200, 'text/html; charset=utf-8', replaceAssetUrls(r.html, r.assets, (a) => `/assets/${a.name}`), { 'Content-Security-Policy': "script-src 'none'; object-src 'none'; base-uri 'none'", 'Referrer-Policy': 'no-referrer' }, head);
       case '/email.txt':
         if (!r) return send(res, 503, 'text/plain; charset=utf-8', 'No good build yet: fix the error shown in the preview.\n', {}, head);
         return send(res, 200, 'text/plain; charset=utf-8', r.text, {}, head);

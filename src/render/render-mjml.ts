@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config.js';
 import type { Issue } from '../issue/schema.js';
+import type { Assets } from '../issue/load-assets.js';
 import { sectionViews } from './section-views.js';
 import type { TemplateSet } from './templates.js';
 
@@ -27,7 +28,7 @@ export interface RenderedMjml {
 const PLACEHOLDER = '<!--SECTIONS-->';
 const lineCount = (s: string) => s.split('\n').length;
 
-export function renderMjml(issue: Issue, config: Config, templates: TemplateSet, slug = 'issue'): RenderedMjml {
+export function renderMjml(issue: Issue, config: Config, templates: TemplateSet, slug = 'issue', assets: Assets = new Map()): RenderedMjml {
   const colours = config.brand.colours;
   const brand = config.brand;
   const layout = templates.layout({
@@ -46,7 +47,7 @@ export function renderMjml(issue: Issue, config: Config, templates: TemplateSet,
 
   const spans: SourceSpan[] = [{ name: templates.names.layout, start: 1, lines: lineCount(before), firstLine: 1 }];
   let line = lineCount(before);
-  const parts = sectionViews(issue, config, slug).map(({ kind, view }) => {
+  const parts = sectionViews(issue, config, slug, assets).map(({ kind, view }) => {
     // Each partial starts on a line of its own, so its line 1 is a line of the document.
     const out = templates.sections[kind]({ ...view, brand }).replace(/\n+$/, '');
     spans.push({ name: templates.names.sections[kind], start: line + 1, lines: lineCount(out), firstLine: 1 });

@@ -6,6 +6,7 @@
  */
 import type { Config } from '../config.js';
 import type { ImageData, Issue, IssueSection, SectionKind, SectionOf } from '../issue/schema.js';
+import type { Assets } from '../issue/load-assets.js';
 import { renderMarkdown } from './markdown.js';
 
 /** Content width inside the 600px body, less 24px padding each side. */
@@ -15,11 +16,22 @@ const SIDE_IMAGE_WIDTH = 180;
 
 export interface ImageView extends ImageData {
   width: number;
+  /** Known for local images (their file is read): lets Outlook keep the space while images are blocked. */
+  height: number | undefined;
   href?: string;
 }
 
-function imageView(image: ImageData | undefined, defaultWidth: number): ImageView | undefined {
-  return image ? { src: image.src, alt: image.alt, width: image.width ?? defaultWidth, href: image.href } : undefined;
+/**
+ * What a partial shows of an image. A local image gets its web address, and its
+ * width from its file when the issue gives none (never wider than the space, never
+ * blown up past its own pixels), with the height that keeps its shape.
+ */
+function imageView(image: ImageData | undefined, defaultWidth: number, assets: Assets): ImageView | undefined {
+  if (!image) return undefined;
+  const asset = assets.get(image.src);
+  if (!asset) return { src: image.src, alt: image.alt, width: image.width ?? defaultWidth, height: undefined, href: image.href };
+  const width = image.width ?? Math.min(asset.width, defaultWidth);
+  return { src: asset.url, alt: image.alt, width, height: Math.round((asset.height * width) / asset.width), href: image.href };
 }
 
 const optionalMarkdown = (s: string | undefined) => (s ? renderMarkdown(s) : undefined);
@@ -62,13 +74,15 @@ export interface ViewContext {
   id: string | undefined;
   /** Entries of the contents list: sections after this one that have a `contents` label. */
   contentsAfter: { id: string; label: string }[];
+  /** The issue's local images, by src as written. */
+  assets: Assets;
 }
 
 const builders: { [K in SectionKind]: ViewBuilder<K> } = {
-  letter: (s) => ({
+  letter: (s, ctx) => ({
     greeting: s.greeting,
     body: renderMarkdown(s.body),
-    signature: { ...s.signature, image: imageView(s.signature.image, 120) },
+    signature: { ...s.signature, image: imageView(s.signature.image, 120, ctx.assets) },
   }),
   contents: (s, ctx) => ({ heading: s.heading, items: ctx.contentsAfter }),
   article: (s, ctx) => ({
@@ -76,7 +90,7 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
     heading: s.heading,
     subheading: s.subheading,
     body: renderMarkdown(s.body),
-    image: imageView(s.image, CONTENT_WIDTH),
+    image: imageView(s.image, CONTENT_WIDTH, ctx.assets),
     buttons: s.buttons ?? [],
     closing: optionalMarkdown(s.closing),
   }),
@@ -89,7 +103,7 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
     });
     return { id: ctx.id, heading: s.heading, intro: optionalMarkdown(s.intro), rows, closing: optionalMarkdown(s.closing) };
   },
-  excerpt: (s) => ({ image: imageView(s.image, SIDE_IMAGE_WIDTH), title: s.title, body: renderMarkdown(s.body) }),
+  excerpt: (s, ctx) => ({ image: imageView(s.image, SIDE_IMAGE_WIDTH, ctx.assets), title: s.title, body: renderMarkdown(s.body) }),
   event: (s, ctx) => ({
     // "Add to calendar" needs the .ics on the web: only when config says where dist/ is published.
     calendarHref: s.start && ctx.config.archiveBaseUrl ? `${ctx.config.archiveBaseUrl}/${ctx.slug}/${eventFileName(s, ctx.index)}` : undefined,
@@ -104,7 +118,7 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
     id: ctx.id,
     heading: s.heading,
     intro: optionalMarkdown(s.intro),
-    cards: s.cards.map((c) => ({ image: imageView(c.image, SIDE_IMAGE_WIDTH), body: renderMarkdown(c.body) })),
+    cards: s.cards.map((c) => ({ image: imageView(c.image, SIDE_IMAGE_WIDTH, ctx.assets), body: renderMarkdown(c.body) })),
   }),
   notice: (s, ctx) => ({ id: ctx.id, heading: s.heading, body: renderMarkdown(s.body) }),
   footer: (s, ctx) => ({
@@ -128,13 +142,13 @@ export function eventFileName(event: SectionOf<'event'>, index: number): string 
 }
 
 /** The view model of every section, in order. */
-export function sectionViews(issue: Issue, config: Config, slug: string): { kind: SectionKind; view: object }[] {
+export function sectionViews(issue: Issue, config: Config, slug: string, assets: Assets = new Map()): { kind: SectionKind; view: object }[] {
   const ids = sectionIds(issue.sections);
   return issue.sections.map((section, i) => {
     const contentsAfter = issue.sections.flatMap((s, j) =>
       j > i && 'contents' in s && s.contents && ids[j] ? [{ id: ids[j]!, label: s.contents }] : [],
     );
     const build = builders[section.kind] as ViewBuilder<typeof section.kind>;
-    return { kind: section.kind, view: build(section, { issue, config, slug, index: i, id: ids[i], contentsAfter }) };
+    return { kind: section.kind, view: build(section, { issue, config, slug, index: i, id: ids[i], contentsAfter, assets }) };
   });
 }

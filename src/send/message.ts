@@ -14,6 +14,7 @@ import type { BuildResult } from '../build-issue.js';
 import type { Config } from '../config.js';
 import { NewsletterError } from '../errors.js';
 import { senderDomain } from '../render/build-eml.js';
+import { replaceAssetUrls, type LocalAsset } from '../issue/load-assets.js';
 
 export interface PreparedMessage {
   /** The envelope sender. */
@@ -50,6 +51,11 @@ export interface PrepareOptions {
   subjectPrefix?: string;
   /** The project folder, for config paths (the DKIM key file). */
   root: string;
+  /**
+   * Local images to attach inline (CID) in place of their web addresses: test sends do,
+   * so the editors see the pictures before anyone has uploaded them. @default none
+   */
+  inlineImages?: readonly LocalAsset[];
   env?: NodeJS.ProcessEnv;
 }
 
@@ -128,12 +134,16 @@ function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
 /** Build the shared message once. */
 export async function prepareMessage(build: BuildResult, config: Config, options: PrepareOptions): Promise<PreparedMessage> {
   const subject = `${options.subjectPrefix ?? ''}${build.issue.subject}`;
+  const inline = options.inlineImages ?? [];
+  const cid = (a: LocalAsset) => `${a.name}@${build.slug}`;
   const composed = await new MailComposer({
     from: { name: config.sender.name, address: config.sender.address },
     replyTo: config.replyTo,
     subject,
     text: build.text,
-    html: build.html,
+    html: inline.length ? replaceAssetUrls(build.html, inline, (a) => `cid:${cid(a)}`) : build.html,
+    // MailComposer puts the HTML and the images it names by cid: in one multipart/related part.
+    attachments: inline.map((a) => ({ filename: a.name, content: a.content, contentType: a.contentType, cid: cid(a), contentDisposition: 'inline' as const })),
     headers: listHeaders(config),
     textEncoding: 'quoted-printable',
   })

@@ -3,7 +3,7 @@
  *
  * Test send (`sendTest`):
  *  1. Build and check the issue
- *  2. Send it, subject marked [TEST], to the editors (or the addresses given)
+ *  2. Send it, subject marked [TEST], to the editors (or the addresses given), local images attached inline
  *  3. Record the build's hash in sends/<slug>/test-sends.jsonl: the gate's evidence
  *
  * Real send (`sendIssue`):
@@ -99,7 +99,8 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
   const smtp = await smtpSettings(root, options.env);
   const build = await buildFor(issueArg, root, options);
   const to = options.to?.length ? options.to : build.config.editors;
-  const message = await prepareMessage(build, build.config, { root, env: options.env, subjectPrefix: '[TEST] ' });
+  // Local images go inline (CID): the editors see them before the assets are uploaded.
+  const message = await prepareMessage(build, build.config, { root, env: options.env, subjectPrefix: '[TEST] ', inlineImages: build.assets });
   const result = await runSend({
     ...engineSettings(build, options),
     smtp,
