@@ -445,7 +445,7 @@ describe('the preview server', () => {
     expect(server.state().error).toBeUndefined();
   });
 
-  it('rebuilds when a template, the config or the issue\'s assets change', async () => {
+  it('rebuilds when a template, the config or a picture under issues/assets/ changes', async () => {
     const { server, project } = await start();
     const changedBy = async (cause: () => Promise<void>) => {
       const e = nextEvent(server, (x) => x.type === 'built' || x.type === 'failed', 3000);
@@ -473,6 +473,10 @@ describe('the preview server', () => {
     await changedBy(async () => void (await mkdir(path.join(project, 'issues', 'assets', 'july-2025'), { recursive: true })));
     e = await changedBy(() => writeFile(path.join(project, 'issues', 'assets', 'july-2025', 'photo.png'), 'png'));
     expect(e.changed).toEqual(['issues/assets/july-2025/photo.png']);
+    // Another month's folder too: an issue made --from last month's keeps pictures there.
+    await changedBy(async () => void (await mkdir(path.join(project, 'issues', 'assets', 'june-2025'))));
+    e = await changedBy(() => writeFile(path.join(project, 'issues', 'assets', 'june-2025', 'partner.png'), 'png'));
+    expect(e.changed).toEqual(['issues/assets/june-2025/partner.png']);
   });
 
   it('starts with a broken issue, serves the error, and recovers on the next good save', async () => {

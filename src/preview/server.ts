@@ -297,22 +297,17 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
     }, debounceMs);
   };
 
-  // ---- watching: the issue's folder (the issue file only), its assets, the templates, the config's folder (the config only)
+  // ---- watching: the issue's folder (the issue file only), the pictures (all of issues/assets/:
+  // an issue made --from last month's keeps pictures in last month's folder), the templates,
+  // the config's folder (the config only)
   const issueDir = path.dirname(issueFile);
-  const assetsDir = path.join(issueDir, 'assets', slug);
+  const assetsDir = path.join(issueDir, 'assets');
   const configDir = path.dirname(configFile);
   const assets = new FolderWatch(assetsDir, true, (r) => (r === null || !isNoise(r)) && onChange(r === null ? assetsDir : path.join(assetsDir, r)));
-  const assetsParent = new FolderWatch(path.dirname(assetsDir), false, (r) => {
-    if (r === null || r === slug) {
-      assets.sync();
-      onChange(assetsDir);
-    }
-  });
   const templates = new FolderWatch(templatesDir, true, (r) => (r === null || !isNoise(r)) && onChange(r === null ? templatesDir : path.join(templatesDir, r)));
   const issueFolder = new FolderWatch(issueDir, false, (r) => {
     if (r === null || r === path.basename(issueFile)) onChange(issueFile);
     if (r === 'assets') {
-      assetsParent.sync();
       assets.sync();
       onChange(assetsDir);
     }
@@ -324,7 +319,7 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
       onChange(templatesDir);
     }
   });
-  const folders = [issueFolder, assetsParent, assets, templates, configFolder];
+  const folders = [issueFolder, assets, templates, configFolder];
   for (const f of folders) f.sync();
   const watching = [
     `${rel(issueFile)} (in ${relDir(issueDir)})`,
