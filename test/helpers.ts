@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { convert } from 'html-to-text';
+import { PNG } from 'pngjs';
 import { expect } from 'vitest';
 import { run } from '../src/cli.js';
 import { NewsletterError } from '../src/errors.js';
@@ -54,6 +55,13 @@ export async function rejection(p: Promise<unknown>): Promise<NewsletterError> {
     return err as NewsletterError;
   }
   throw new Error('expected a NewsletterError');
+}
+
+/** A PNG of `width` x `height`: a band of colour a row (a few KB), or with `noise` incompressible (for a big file). */
+export function png(width: number, height: number, noise = false): Buffer {
+  const image = new PNG({ width, height });
+  for (let i = 0; i < width * height * 4; i++) image.data[i] = noise ? Math.floor(Math.random() * 256) : i % 4 === 3 ? 255 : Math.floor(i / (width * 4)) % 256;
+  return PNG.sync.write(image);
 }
 
 export interface CliResult {

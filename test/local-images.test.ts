@@ -7,27 +7,19 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PNG } from 'pngjs';
+import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildIssue } from '../src/index.js';
 import { newIssue } from '../src/authoring/new-issue.js';
 import { startPreview, type PreviewServer } from '../src/preview/server.js';
 import { findChromium } from '../src/preview/screenshots.js';
-import { lineOf, makeProject, rejection, replaceOnce, runCli } from './helpers.js';
+import { lineOf, makeProject, png, rejection, replaceOnce, runCli } from './helpers.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
 
 const BASE = 'https://liia.london/newsletter/assets';
 const VESS_URL = '"https://liia.london/newsletter/july-2025/images/vess-leaflet.png"';
 const COVER_URL = '"https://liia.london/newsletter/july-2025/images/progressive-desistance-report-cover.png"';
 const VRU_URL = '"https://liia.london/newsletter/july-2025/images/london-vru-newsletter.png"';
-
-/** A PNG of `width` x `height`; `noise` makes it incompressible (for a big file). */
-function png(width: number, height: number, noise = false): Buffer {
-  const image = new PNG({ width, height });
-  // Without noise, a band of colour per row: compresses to a few KB.
-  for (let i = 0; i < width * height * 4; i++) image.data[i] = noise ? Math.floor(Math.random() * 256) : i % 4 === 3 ? 255 : Math.floor(i / (width * 4)) % 256;
-  return PNG.sync.write(image);
-}
 
 const sha8 = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 8);
 
@@ -256,7 +248,11 @@ describe('test sends attach local images inline', () => {
     const raw = sink.messages[0]!.raw.toString('latin1');
     expect(raw).toMatch(/Content-Type: multipart\/related/i);
     expect(raw).toContain(`Content-ID: <${leafletPart.cid}>`);
-    expect(String(mail.html)).not.toContain('src="assets/');
+    // Parsed again keeping cid: links (mailparser turns them into data: addresses by default).
+    const kept = String((await simpleParser(sink.messages[0]!.raw, { keepCidLinks: true })).html);
+    expect(kept).toContain(`src="cid:${leafletPart.cid}"`);
+    expect(kept).toContain(`src="cid:${coverPart.cid}"`);
+    expect(kept).not.toContain('src="assets/');
     expect(mail.text).not.toContain('cid:');
 
     // The list send is refused while the pictures have no web address for recipients.

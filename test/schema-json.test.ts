@@ -44,6 +44,14 @@ describe('issues/schema.json validates issue files as the TypeScript schema does
     expect(IssueSchema.safeParse(await july()).success).toBe(true);
   });
 
+  it('accepts a local picture under issues/assets/, as the TypeScript schema does', async () => {
+    const validate = await validator();
+    const data = await july();
+    (data.sections as Record<string, any>[])[3]!.image.src = 'assets/july-2025/VESS leaflet.jpeg';
+    expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
+    expect(IssueSchema.safeParse(data).success).toBe(true);
+  });
+
   it.each([
     ['an unknown top-level key', (d: Record<string, any>) => void (d.subjet = 'x')],
     ['an unknown section kind', (d: Record<string, any>) => void (d.sections[2].kind = 'artcle')],
@@ -52,6 +60,8 @@ describe('issues/schema.json validates issue files as the TypeScript schema does
     ['a width that is text', (d: Record<string, any>) => void (d.sections[3].image.width = 'wide')],
     ['no sections', (d: Record<string, any>) => void (d.sections = [])],
     ['a date in the wrong form', (d: Record<string, any>) => void (d.date = '1st July 2025')],
+    ['an SVG picture (Outlook shows none)', (d: Record<string, any>) => void (d.sections[3].image.src = 'assets/july-2025/leaflet.svg')],
+    ['a data: image', (d: Record<string, any>) => void (d.sections[3].image.src = 'data:image/png;base64,AAAA')],
   ])('rejects %s, as the TypeScript schema does', async (_, fault) => {
     const validate = await validator();
     const data = await july();
