@@ -10,10 +10,26 @@
 //     ourselves, see src/render/minify-html.ts);
 //   undici, encoding-sniffer: cheerio's fetch-a-URL and sniff-a-Buffer loaders.
 import { build } from 'esbuild';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const UNUSED = ['htmlnano', 'cssnano-preset-lite', 'js-beautify', 'undici', 'encoding-sniffer'];
+
+// issues/schema.json's text, made once here (about 11 ms at run time): every build
+// compares the schema.json an issue points at with it (src/issue/schema-file.ts).
+const probe = await build({
+  absWorkingDir: root,
+  stdin: { contents: "export { issueSchemaJsonText } from './src/issue/schema.ts';", resolveDir: root, loader: 'ts' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  write: false,
+  logLevel: 'warning',
+});
+const probed = { exports: {} };
+new Function('module', 'exports', 'require', probe.outputFiles[0].text)(probed, probed.exports, createRequire(import.meta.url));
+const schemaJson = probed.exports.issueSchemaJsonText();
 
 await build({
   absWorkingDir: root,
@@ -28,7 +44,7 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
   // src/ is ESM and uses import.meta.url; in the CommonJS bundle that is this file's URL.
-  define: { 'import.meta.url': '__bundleUrl' },
+  define: { 'import.meta.url': '__bundleUrl', __ISSUE_SCHEMA_JSON__: JSON.stringify(schemaJson) },
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // playwright-core is loaded from node_modules when --screenshots runs: it is large,
   // finds its own files at run time, and most builds never start a browser.

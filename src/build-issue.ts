@@ -2,7 +2,8 @@
  * The build, top to bottom.
  *
  *  1. Load the config and the issue file (validated; every problem with file:line:col),
- *     and its local images (issues/assets/: read, sized, named by content)
+ *     and its local images (issues/assets/: read, sized, named by content); refresh
+ *     the schema.json its first line points the editor at
  *  2. Load the templates the issue uses (Handlebars, strict)
  *  3. Render: fill the layout and section partials -> one MJML document
  *  4. Compile MJML -> HTML (strict validation, errors mapped to partial:line)
@@ -19,6 +20,7 @@ import { CONFIG_FILE, loadConfig, type Config } from './config.js';
 import { NewsletterError } from './errors.js';
 import { loadIssue } from './issue/load-issue.js';
 import { loadAssets, replaceAssetUrls, type LocalAsset } from './issue/load-assets.js';
+import { ensureSchemaJson, SCHEMA_LINE } from './issue/schema-file.js';
 import type { Issue, SectionKind } from './issue/schema.js';
 import { buildEml, senderDomain } from './render/build-eml.js';
 import { compileMjml } from './render/compile-mjml.js';
@@ -79,6 +81,8 @@ export interface BuildResult {
   invites: string[];
   /** The issue's local images, copied to dist/<slug>/assets/ (test sends attach them inline). */
   assets: LocalAsset[];
+  /** The schema.json beside the issue file, when this build wrote it (it was missing or out of date). */
+  schemaUpdated?: string;
   /** The checks' findings; empty when `check: false`. */
   report: CheckReport;
   /** The PNGs written when `screenshots` was asked for. */
@@ -162,7 +166,13 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     loadIssue(file, shown(file)),
   ]);
   const issue = loaded.issue;
-  const assets = await loadAssets(loaded, config, slug);
+  // The schema the editor autocompletes from, when the file points at one beside it.
+  const wantsSchema = options.write !== false && loaded.source.startsWith(SCHEMA_LINE);
+  const [assets, schemaUpdated] = await Promise.all([
+    loadAssets(loaded, config, slug),
+    // A folder it cannot write to costs the editor its hints, not the build.
+    wantsSchema ? ensureSchemaJson(path.dirname(file)).catch(() => undefined) : undefined,
+  ]);
 
   // 2. Load the templates this issue uses
   const kinds = [...new Set(issue.sections.map((s) => s.kind))] as SectionKind[];
@@ -257,6 +267,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     files,
     invites: Object.keys(invites),
     assets: [...assets.values()],
+    schemaUpdated,
     report,
     screenshots,
     mjml: rendered.mjml,

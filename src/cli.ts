@@ -196,8 +196,6 @@ interface Options {
 /** --watch: the preview server until Ctrl-C. Prints each rebuild (or its error) as it happens. */
 async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
   const { startPreview, formatError } = await import('./preview/server.js');
-  const { ensureSchemaJson } = await import('./issue/schema-file.js');
-  if (await ensureSchemaJson(io.cwd)) io.out('Updated issues/schema.json (the schema your editor autocompletes from).\n');
   const server = await startPreview({
     root: io.cwd,
     issue,
@@ -207,6 +205,7 @@ async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
         const { error, warning } = e.result.report.counts;
         const changed = e.changed.length ? ` (${e.changed.join(', ')})` : '';
         io.out(`Built ${e.result.slug} in ${Math.round(e.ms)} ms${changed}: ${kb(e.result.bytes.html)} HTML, ${error} error${error === 1 ? '' : 's'}, ${warning} warning${warning === 1 ? '' : 's'}\n`);
+        if (e.result.schemaUpdated) io.out(`Updated ${path.relative(io.cwd, e.result.schemaUpdated)} (the schema your editor autocompletes from).\n`);
       } else if (e.type === 'failed') {
         io.err(`${formatError(e.error)}\n  (the preview keeps the last good build; fix the file and save again)\n`);
       }
@@ -335,7 +334,7 @@ async function runNew(argv: string[], io: Io): Promise<number> {
       const { newIssue } = await import('./authoring/new-issue.js');
       const { ensureSchemaJson } = await import('./issue/schema-file.js');
       const r = await newIssue({ root: io.cwd, slug, from: opts.from });
-      await ensureSchemaJson(io.cwd);
+      await ensureSchemaJson(path.dirname(r.file));
       if (json) io.out(JSON.stringify({ ok: true, file: r.shown, assets: r.assets, from: r.from, kept: r.kept, emptied: r.emptied }, null, 2) + '\n');
       else {
         io.out(`Wrote ${r.shown}${r.from ? ` from ${r.from}` : ' from the starter'}\n`);
@@ -446,6 +445,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
         );
       } else {
         io.out(summary(result, io.cwd));
+        if (result.schemaUpdated) io.out(`  ${path.relative(io.cwd, result.schemaUpdated)}  (updated: the schema your editor autocompletes from)\n`);
         for (const f of result.invites) io.out(`  ${path.relative(io.cwd, path.join(result.dir, f))}  (calendar invite)\n`);
         if (result.assets.length) io.out(assetsLine(result, io.cwd));
         if (result.screenshots) for (const f of Object.values(result.screenshots)) io.out(`  ${path.relative(io.cwd, f)}\n`);

@@ -1,9 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { IssueSchema, issueSchemaJsonText, SECTION_KINDS } from '../src/issue/schema.js';
-import { makeProject, ROOT } from './helpers.js';
+import { makeProject, ROOT, runCli } from './helpers.js';
+import { buildIssue } from '../src/index.js';
 
 describe('issues/schema.json (for editors)', () => {
   it('is up to date with src/issue/schema.ts (run "npm run schema" after changing the schema)', async () => {
@@ -73,8 +77,40 @@ describe('issues/schema.json validates issue files as the TypeScript schema does
   it('ensureSchemaJson writes the file only when it differs', async () => {
     const { ensureSchemaJson } = await import('../src/issue/schema-file.js');
     const project = await makeProject();
-    expect(await ensureSchemaJson(project)).toBe(true);
-    expect(await readFile(path.join(project, 'issues/schema.json'), 'utf8')).toBe(issueSchemaJsonText());
-    expect(await ensureSchemaJson(project)).toBe(false);
+    const file = path.join(project, 'issues/schema.json');
+    expect(await ensureSchemaJson(path.join(project, 'issues'))).toBe(file);
+    expect(await readFile(file, 'utf8')).toBe(issueSchemaJsonText());
+    expect(await ensureSchemaJson(path.join(project, 'issues'))).toBeUndefined();
+  });
+
+  it('the build refreshes the schema.json an issue file points at, when it is missing or stale, and leaves it otherwise', async () => {
+    const project = await makeProject();
+    const file = path.join(project, 'issues/schema.json');
+    const first = await buildIssue('july-2025', { root: project });
+    expect(first.schemaUpdated).toBe(file);
+    expect(await readFile(file, 'utf8')).toBe(issueSchemaJsonText());
+    const second = await buildIssue('july-2025', { root: project });
+    expect(second.schemaUpdated).toBeUndefined();
+    // An out-of-date copy (from an older version of the tool) is replaced, and the CLI says so.
+    await writeFile(file, '{"title": "old"}\n');
+    const cli = await runCli(['july-2025'], project);
+    expect(cli.code, cli.err).toBe(0);
+    expect(cli.out).toContain('issues/schema.json  (updated: the schema your editor autocompletes from)');
+    expect(await readFile(file, 'utf8')).toBe(issueSchemaJsonText());
+    // A build in memory writes nothing; neither does a build of a file without the line.
+    await rm(file);
+    expect((await buildIssue('july-2025', { root: project, write: false })).schemaUpdated).toBeUndefined();
+    await writeFile(path.join(project, 'issues/july-2025.yaml'), (await readFile(path.join(project, 'issues/july-2025.yaml'), 'utf8')).split('\n').slice(1).join('\n'));
+    await buildIssue('july-2025', { root: project });
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('the installed command (the bundle, with the schema made when it was bundled) writes the same schema.json', async () => {
+    const project = await makeProject();
+    const file = path.join(project, 'issues/schema.json');
+    await writeFile(file, '{}\n');
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'july-2025'], { cwd: project });
+    expect(stdout).toContain('issues/schema.json  (updated');
+    expect(await readFile(file, 'utf8')).toBe(issueSchemaJsonText());
   });
 });

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap, type Document } from 'yaml';
 import { NewsletterError } from '../errors.js';
 import { parseIssue } from '../issue/load-issue.js';
+import { SCHEMA_LINE } from '../issue/schema-file.js';
 import type { SectionKind } from '../issue/schema.js';
 
 export interface NewIssueOptions {
@@ -259,7 +260,7 @@ async function fromPrevious(
   return { text: doc.toString({ lineWidth: 0 }), from: prevShown, kept, emptied };
 }
 
-const SCHEMA_COMMENT = ' yaml-language-server: $schema=./schema.json';
+const SCHEMA_COMMENT = SCHEMA_LINE.slice(1);
 
 /**
  * Put `note` on the line after the yaml-language-server comment (adding that comment
