@@ -21,6 +21,22 @@ const VESS_URL = '"https://liia.london/newsletter/july-2025/images/vess-leaflet.
 const COVER_URL = '"https://liia.london/newsletter/july-2025/images/progressive-desistance-report-cover.png"';
 const VRU_URL = '"https://liia.london/newsletter/july-2025/images/london-vru-newsletter.png"';
 
+/**
+ * The head of a JPEG as a phone writes it: an Exif orientation, then the frame's size
+ * (stored landscape, shown turned a quarter when orientation is 6). Enough for the
+ * build, which reads the header; no picture data.
+ */
+function jpeg(width: number, height: number, orientation: number): Buffer {
+  const exif = Buffer.concat([
+    Buffer.from('Exif\0\0', 'latin1'),
+    Buffer.from([0x4d, 0x4d, 0x00, 0x2a, 0, 0, 0, 8]), // TIFF header, big-endian, first IFD at 8
+    Buffer.from([0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, orientation, 0, 0, 0, 0, 0, 0]), // one entry: Orientation
+  ]);
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, (exif.length + 2) >> 8, (exif.length + 2) & 255]), exif]);
+  const sof0 = Buffer.from([0xff, 0xc0, 0, 17, 8, height >> 8, height & 255, width >> 8, width & 255, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+  return Buffer.concat([Buffer.from([0xff, 0xd8]), app1, sof0, Buffer.from([0xff, 0xd9])]);
+}
+
 const sha8 = (b: Buffer) => createHash('sha256').update(b).digest('hex').slice(0, 8);
 
 async function addAsset(project: string, rel: string, content: Buffer): Promise<void> {
@@ -89,6 +105,20 @@ describe('local images in the July issue', () => {
     expect(smallTag).toMatch(/ width="120"/);
     expect(smallTag).toMatch(/ height="90"/);
     expect(small.report.findings.filter((f) => f.rule === 'images')).toEqual([]);
+  });
+
+  it('a phone photo (JPEG turned by its Exif orientation) is sized as it shows, and keeps its .jpeg name and type', async () => {
+    const { project } = await julyWithLocalImages();
+    const photo = jpeg(800, 600, 6);
+    await addAsset(project, 'assets/july-2025/Partner Photo.JPEG', photo);
+    await editIssue(project, 'july-2025', (t) => replaceOnce(t, VRU_URL, '"assets/july-2025/Partner Photo.JPEG"'));
+    const r = await buildIssue('july-2025', { root: project, write: false });
+    const asset = r.assets.find((a) => a.src === 'assets/july-2025/Partner Photo.JPEG')!;
+    expect(asset).toMatchObject({ name: `partner-photo.${sha8(photo)}.jpeg`, contentType: 'image/jpeg', width: 600, height: 800 });
+    // The partner card gives width 200: a 600x800 portrait is 267 high there.
+    const tag = /<img[^>]*partner-photo[^>]*>/.exec(r.html)![0];
+    expect(tag).toMatch(/ width="200"/);
+    expect(tag).toMatch(/ height="267"/);
   });
 
   it('a changed picture gets a new name, so no cache shows the old one', async () => {

@@ -5,6 +5,7 @@
  *     compiling the same intermediate MJML, run alternately (pairs), so both see
  *     the same machine load. Reports medians and the median of per-pair ratios.
  *     1b: the same without build-issue's V8 code cache (a first run after install).
+ *     1c: July with its 7 pictures as local files against July with web addresses.
  *  2. Start-up alone: `--version` of each CLI, same pairing.
  *  3. Warm: in-process rebuilds of the same issue (what --watch will do).
  *  4. Sizes of email.html, email.txt and email.eml.
@@ -18,10 +19,12 @@
  * BENCH_SEND_BIG (100000).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
 import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
 import { prepareMessage } from '../../src/send/message.js';
 import { median, sendBenchmarks } from './send-bench.js';
@@ -64,6 +67,27 @@ function paired(label: string, ours: string[], theirs: string[], theirLabel: str
   console.log(`  ratio ours/${theirLabel}: ${ratio.toFixed(2)}x (median of ${pairs} paired runs)\n`);
 }
 
+/** A copy of the project with issues/july-local.yaml: July with every section image a local PNG. */
+async function localPicturesProject(work: string): Promise<string> {
+  const project = path.join(work, 'local-pictures');
+  await mkdir(path.join(project, 'issues', 'assets', 'july-local'), { recursive: true });
+  await cp(path.join(root, 'templates'), path.join(project, 'templates'), { recursive: true });
+  await writeFile(path.join(project, 'newsletter.config.yaml'), (await readFile(path.join(root, 'newsletter.config.yaml'), 'utf8')) + '\nassetBaseUrl: https://liia.london/newsletter/assets\n');
+  const july = await readFile(path.join(root, 'issues', 'july-2025.yaml'), 'utf8');
+  await writeFile(path.join(project, 'issues', 'july-2025.yaml'), july);
+  let n = 0;
+  const withFiles = july.replace(/src: "https:\/\/liia\.london\/newsletter\/july-2025\/images\/([\w-]+\.png)"/g, (_, name: string) => {
+    const image = new PNG({ width: 240, height: 160 });
+    for (let i = 0; i < image.data.length; i++) image.data[i] = i % 4 === 3 ? 255 : Math.floor(Math.random() * 256);
+    writeFileSync(path.join(project, 'issues', 'assets', 'july-local', name), PNG.sync.write(image));
+    n++;
+    return `src: assets/july-local/${name}`;
+  });
+  if (n !== 7) throw new Error(`expected 7 images in the July issue, found ${n}`);
+  await writeFile(path.join(project, 'issues', 'july-local.yaml'), withFiles);
+  return project;
+}
+
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'newsletter-bench-'));
   const built = await buildIssue('july-2025', { root, write: false });
@@ -87,6 +111,17 @@ async function main(): Promise<void> {
     { ...process.env, BUILD_ISSUE_NO_CODE_CACHE: '1' },
   );
   paired('2. Start-up only: build-issue --version vs mjml --version', [bin, '--version'], [mjmlCli, '--version'], 'mjml CLI', root);
+
+  // 1c. Local pictures: July with its 7 images as files under issues/assets/ (about 150 KB
+  // each, incompressible), against the same issue with web addresses, in one project.
+  const local = await localPicturesProject(work);
+  paired(
+    '1c. Cold build with the 7 pictures as local files (read, sized, hashed, copied) vs with web addresses',
+    [bin, 'july-local', '--out', path.join(work, 'out-local')],
+    [bin, 'july-2025', '--out', path.join(work, 'out-remote')],
+    'web images',
+    local,
+  );
 
   const times: number[] = [];
   for (let i = 0; i < 3 + warmRuns; i++) {
