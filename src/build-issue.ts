@@ -29,7 +29,7 @@ import { minifyHtml } from './render/minify-html.js';
 import { renderMjml } from './render/render-mjml.js';
 import { loadTemplates } from './render/templates.js';
 import { toPlainText } from './render/to-plain-text.js';
-import { trackLinks } from './render/track-links.js';
+import { configLinks, trackLinks } from './render/track-links.js';
 import { renderMarkdown } from './render/markdown.js';
 import { eventFileName } from './render/section-views.js';
 import { eventIcs } from './authoring/calendar.js';
@@ -185,8 +185,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   const compiled = await compileMjml(rendered);
 
   // 5. Inline our stylesheet, 6. minify, 6b. tracking parameters on the issue's links
-  const configLinks = new Set([config.brand.website, ...config.social.map((s) => s.href), ...(config.unsubscribe.url ? [config.unsubscribe.url] : [])]);
-  const html = trackLinks(minifyHtml(inlineCss(compiled, rendered.inlineCss)), slug, config.tracking, configLinks, config.archiveBaseUrl);
+  const html = trackLinks(minifyHtml(inlineCss(compiled, rendered.inlineCss)), slug, config.tracking, configLinks(config), config.archiveBaseUrl);
 
   // 7. Plain text
   const text = toPlainText(html);

@@ -20,6 +20,14 @@ describe('trackedUrl', () => {
   it('does nothing when tracking is off', () => {
     expect(trackedUrl('https://x.org/', 'july-2025', { ...t, enabled: false })).toBe('https://x.org/');
   });
+  it('trackLinks reads the address however the attribute is quoted (a bare one comes back double-quoted)', () => {
+    const html = "<a href='https://a.org/x'>a</a> <a href=https://b.org/y>b</a> <a title=\"t\" href = \"https://c.org/\">c</a>";
+    expect(trackLinks(html, 's', t, new Set())).toBe(
+      "<a href='https://a.org/x?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=s'>a</a> " +
+        '<a href="https://b.org/y?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=s">b</a> ' +
+        '<a title="t" href = "https://c.org/?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=s">c</a>',
+    );
+  });
   it('trackLinks rewrites <a href> with &amp; in HTML, and skips the given addresses', () => {
     const html = '<a href="https://a.org/">a</a> <a class="x" href="https://b.org/?q=1&amp;r=2">b</a> <img src="https://a.org/i.png">';
     expect(trackLinks(html, 's', t, new Set(['https://a.org/']))).toBe(
@@ -47,6 +55,26 @@ describe('tracking in the build', () => {
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ severity: 'warning', where: { file: 'issues/july-2025.yaml', path: expect.stringMatching(/^sections\[\d+\]\.body$/) } });
     expect(f[0]!.message).toContain('utm_campaign=june-2025, not this issue\'s utm_campaign=july-2025');
+  });
+
+  it('the check reads the final HTML: a link there without this issue\'s campaign is reported, at its YAML line when the issue wrote it', async () => {
+    const project = await makeProject();
+    const r = await buildIssue('july-2025', { root: project, write: false });
+    const tagged = 'https://www.met.police.uk/?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=july-2025';
+    expect(r.html).toContain(tagged);
+    // As if the build had missed two links: one the issue wrote, one from a template.
+    const html = r.html.replace(tagged, 'https://www.met.police.uk/').replace('</body>', '<a href="https://liia.london/from-a-template">x</a></body>');
+    const { runChecks } = await import('../src/check/index.js');
+    const { loadIssue } = await import('../src/issue/load-issue.js');
+    const loaded = await loadIssue(r.issueFile, 'issues/july-2025.yaml');
+    const report = await runChecks({ ...loaded, config: r.config, slug: 'july-2025', issueFile: 'issues/july-2025.yaml', html, text: r.text, eml: r.eml });
+    const f = report.findings.filter((x) => x.rule === 'tracking');
+    expect(f.map((x) => x.message)).toEqual([
+      expect.stringMatching(/^link "Metropolitan Police" has no utm_campaign=july-2025, so its visits will not be counted/),
+      expect.stringMatching(/^a link to https:\/\/liia\.london\/from-a-template has no utm_campaign=july-2025/),
+    ]);
+    expect(f[0]!.where).toMatchObject({ file: 'issues/july-2025.yaml', path: expect.stringMatching(/^sections\[\d+\]\.body$/) });
+    expect(f[1]!.where?.excerpt).toContain('from-a-template');
   });
 
   it('config can turn tracking off or exclude a domain', async () => {

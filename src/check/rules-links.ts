@@ -7,7 +7,7 @@
  * Both read the issue's link inventory, so each finding points at the YAML line.
  */
 import { hostOf, safeDecode } from '../render/markdown.js';
-import { campaignParam } from '../render/track-links.js';
+import { anchorHrefs, campaignParam, configLinks, untrackedByDesign } from '../render/track-links.js';
 import { htmlIds, inventory, type LinkEntry } from './inventory.js';
 import type { CheckContext, Finding, Rule } from './types.js';
 
@@ -111,9 +111,12 @@ export function excerpt(html: string, index: number, width = 120): string {
 }
 
 /**
- * "tracking": every http(s) link of the issue carries this issue's campaign parameter
- * (utm_campaign=<slug> by default), so the analytics count it. A link that already
- * had another campaign's value is left alone by the build, and reported here.
+ * "tracking": every http(s) link of the email carries this issue's campaign parameter
+ * (utm_campaign=<slug> by default), so the analytics count it. Read from the final
+ * HTML, so it also catches what the build could not tag. A link that already had another
+ * campaign's value is left alone by the build, and reported here at its YAML line.
+ * Left out, as the build leaves them: mailto:, excluded domains, the config's own links
+ * and the issue's archive (web version, calendar invites).
  */
 export const trackingRule: Rule = {
   id: 'tracking',
@@ -121,28 +124,37 @@ export const trackingRule: Rule = {
   run(ctx: CheckContext): Finding[] {
     const t = ctx.config.tracking;
     const key = campaignParam(t);
-    if (!t.enabled || !key) return [];
     const slug = ctx.slug;
+    if (!t.enabled || !key || !slug) return [];
+    const own = configLinks(ctx.config);
+    // Where each address is written in the issue file (the build tags, never rewrites, them).
+    const written = new Map<string, LinkEntry>();
+    for (const l of inventory(ctx).links) if (l.where.file === ctx.issueFile && !written.has(l.href)) written.set(l.href, l);
     const findings: Finding[] = [];
-    for (const l of inventory(ctx).links) {
-      if (l.where.file !== ctx.issueFile || !/^https?:\/\//i.test(l.href)) continue;
+    const seen = new Set<string>();
+    for (const { href, index } of anchorHrefs(ctx.html)) {
+      if (!/^https?:\/\//i.test(href) || untrackedByDesign(href, own, ctx.config.archiveBaseUrl) || seen.has(href)) continue;
+      seen.add(href);
       let url: URL;
       try {
-        url = new URL(l.href);
+        url = new URL(href);
       } catch {
         continue; // the links rule reports it
       }
       const host = url.hostname.replace(/^www\./, '');
       if (t.exclude.some((d) => host === d.replace(/^www\./, '') || host.endsWith(`.${d.replace(/^www\./, '')}`))) continue;
       const value = url.searchParams.get(key);
-      if (value !== null && slug && value !== slug) {
-        findings.push({
-          rule: 'tracking',
-          severity: 'warning',
-          message: `link "${l.text}" already carries ${key}=${value}, not this issue's ${key}=${slug}: its visits will be counted for "${value}". Remove the parameter from the address to track it with this issue`,
-          where: l.where,
-        });
-      }
+      if (value === slug) continue;
+      const source = written.get(href);
+      findings.push({
+        rule: 'tracking',
+        severity: 'warning',
+        message:
+          value !== null
+            ? `${source ? `link "${source.text}"` : `a link to ${href}`} already carries ${key}=${value}, not this issue's ${key}=${slug}: its visits will be counted for "${value}". Remove the parameter from the address to track it with this issue`
+            : `${source ? `link "${source.text}"` : `a link to ${href}`} has no ${key}=${slug}, so its visits will not be counted for this issue: check how the template writes it, or add its domain to tracking.exclude in newsletter.config.yaml to leave it untracked on purpose`,
+        where: source?.where ?? { excerpt: excerpt(ctx.html, index) },
+      });
     }
     return findings;
   },

@@ -45,16 +45,44 @@ export function trackedUrl(href: string, slug: string, t: TrackingConfig): strin
 }
 
 /**
+ * Every `<a href>` of an HTML document: the attribute double-quoted, single-quoted or
+ * bare, with or without spaces around "=" (a team's own partial may write any of them;
+ * MJML passes them through as written).
+ * Groups: 1 what comes before the address, 2/3/4 the address, 5 the closing quote.
+ */
+const A_HREF = /(<a\b[^>]*?\shref\s*=\s*)(?:"([^"]*)(")|'([^']*)(')|([^\s"'>]+)())/gi;
+
+/** The addresses of every `<a href>` of `html`, entities decoded, with where each stands. */
+export function anchorHrefs(html: string): { href: string; index: number }[] {
+  return [...html.matchAll(A_HREF)].map((m) => ({ href: (m[2] ?? m[4] ?? m[6] ?? '').replace(/&amp;/g, '&'), index: m.index }));
+}
+
+/** The config's own links (logo, social, unsubscribe page): left as written, in every issue. */
+export function configLinks(config: { brand: { website: string }; social: { href: string }[]; unsubscribe: { url?: string } }): Set<string> {
+  return new Set([config.brand.website, ...config.social.map((s) => s.href), ...(config.unsubscribe.url ? [config.unsubscribe.url] : [])]);
+}
+
+/** True for an address the build leaves untracked on purpose: the config's own, or the issue's archive (invites, web version). */
+export function untrackedByDesign(href: string, skip: ReadonlySet<string>, skipPrefix?: string): boolean {
+  return skip.has(href) || Boolean(skipPrefix && href.startsWith(`${skipPrefix}/`));
+}
+
+/**
  * Track every <a href> of the built HTML, except the addresses in `skip` (the
  * config's own links) and those under `skipPrefix` (the issue's own archive: its
  * calendar invites and web version).
  */
 export function trackLinks(html: string, slug: string, t: TrackingConfig, skip: ReadonlySet<string>, skipPrefix?: string): string {
   if (!t.enabled) return html;
-  return html.replace(/(<a\b[^>]*?\shref=")([^"]*)(")/gi, (whole, before: string, raw: string, after: string) => {
+  return html.replace(A_HREF, (whole, before: string, ...rest: (string | undefined)[]) => {
+    const [dq, dqEnd, sq, sqEnd, bare, bareEnd] = rest;
+    const raw = dq ?? sq ?? bare ?? '';
     const href = raw.replace(/&amp;/g, '&');
-    if (skip.has(href) || (skipPrefix && href.startsWith(`${skipPrefix}/`))) return whole;
+    if (untrackedByDesign(href, skip, skipPrefix)) return whole;
     const tracked = trackedUrl(href, slug, t);
-    return tracked === href ? whole : `${before}${tracked.replace(/&/g, '&amp;')}${after}`;
+    if (tracked === href) return whole;
+    // Written back in its own quotes; a bare value gets double quotes (the tracked address holds "&amp;").
+    const quote = dqEnd ?? sqEnd ?? bareEnd ?? '"';
+    return `${before}${quote || '"'}${tracked.replace(/&/g, '&amp;')}${quote || '"'}`;
   });
 }
