@@ -7,7 +7,7 @@
  * Both read the issue's link inventory, so each finding points at the YAML line.
  */
 import { hostOf, safeDecode } from '../render/markdown.js';
-import { anchorHrefs, campaignParam, configLinks, untrackedByDesign } from '../render/track-links.js';
+import { anchorHrefs, campaignParam, configLinks, excluded, untrackedByDesign } from '../render/track-links.js';
 import { htmlIds, inventory, type LinkEntry } from './inventory.js';
 import type { CheckContext, Finding, Rule } from './types.js';
 
@@ -141,8 +141,7 @@ export const trackingRule: Rule = {
       } catch {
         continue; // the links rule reports it
       }
-      const host = url.hostname.replace(/^www\./, '');
-      if (t.exclude.some((d) => host === d.replace(/^www\./, '') || host.endsWith(`.${d.replace(/^www\./, '')}`))) continue;
+      if (excluded(url.hostname, t)) continue;
       const value = url.searchParams.get(key);
       if (value === slug) continue;
       const source = written.get(href);

@@ -18,7 +18,8 @@ export function campaignParam(t: TrackingConfig): string | undefined {
   return Object.entries(t.params).find(([, v]) => v.includes('{slug}'))?.[0];
 }
 
-function excluded(host: string, t: TrackingConfig): boolean {
+/** True when `host` is one of tracking.exclude's domains or under one. */
+export function excluded(host: string, t: TrackingConfig): boolean {
   const h = host.toLowerCase().replace(/^www\./, '');
   return t.exclude.some((d) => {
     const domain = d.toLowerCase().replace(/^www\./, '');
