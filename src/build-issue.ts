@@ -12,13 +12,16 @@
  *  7. Plain-text alternative
  *  8. The .eml (multipart/alternative)
  *  9. Check: what would go wrong in recipients' inboxes (findings, not exceptions)
- * 10. Write dist/<slug>/ atomically, report.json and assets/ included (unless `write: false`)
+ * 10. Write dist/<slug>/ atomically, report.json and assets/ included (unless `write: false`),
+ *     and only over a folder this tool wrote (checked in step 1, before any work)
  */
 import { createHash } from 'node:crypto';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CONFIG_FILE, loadConfig, type Config } from './config.js';
 import { NewsletterError } from './errors.js';
 import { loadIssue } from './issue/load-issue.js';
+import { isSafeSlug, SLUG_RULE, suggestSlug } from './issue/issue-name.js';
 import { loadAssets, replaceAssetUrls, type LocalAsset } from './issue/load-assets.js';
 import { ensureSchemaJson, SCHEMA_LINE } from './issue/schema-file.js';
 import type { Issue, SectionKind } from './issue/schema.js';
@@ -33,8 +36,8 @@ import { configLinks, trackLinks } from './render/track-links.js';
 import { renderMarkdown } from './render/markdown.js';
 import { eventFileName } from './render/section-views.js';
 import { eventIcs } from './authoring/calendar.js';
-import { replaceFile, writeOutputDir } from './output/write-output.js';
-import { browserVersion, issueSummary, writeArchive } from './output/archive.js';
+import { checkOutputFolder, checkReplaceable, replaceFile, writeOutputDir } from './output/write-output.js';
+import { browserVersion, checkArchive, issueSummary, writeArchive } from './output/archive.js';
 import { runChecks, type CheckReport, type Finding, type Rule } from './check/index.js';
 import { SIZE_ERROR_BYTES } from './check/rules-document.js';
 
@@ -99,8 +102,6 @@ export interface BuildResult {
   ms: number;
 }
 
-const SLUG = /^[a-z0-9][a-z0-9-]*$/;
-
 /** The calendar invites of an issue's events: file name -> iCalendar text (src/authoring/calendar.ts). */
 function calendarInvites(issue: Issue, config: Config, slug: string): Record<string, string> {
   const files: Record<string, string> = {};
@@ -137,18 +138,43 @@ function addFindings(report: CheckReport, more: Finding[]): void {
   };
 }
 
-/** `july-2025` -> `<root>/issues/july-2025.yaml`; a path to a .yaml file is used as it is. */
+/**
+ * `july-2025` -> `<root>/issues/july-2025.yaml`; a path to a .yaml file is used as it
+ * is, its name (without .yaml) being the issue name. Either way the name must follow
+ * the rule (SLUG_RULE): it names dist/<slug>/ and sends/<slug>/.
+ */
 export function resolveIssueFile(issue: string, root: string): { file: string; slug: string } {
-  if (/\.ya?ml$/i.test(issue) || issue.includes('/') || issue.includes(path.sep)) {
-    const slug = path.basename(issue).replace(/\.ya?ml$/i, '');
-    return { file: path.resolve(root, issue), slug: slug.toLowerCase().replace(/[^a-z0-9-]+/g, '-') };
-  }
-  if (!SLUG.test(issue)) {
-    throw new NewsletterError('EUSAGE', `"${issue}" is not an issue name`, {
-      hint: 'Give the issue file\'s name without .yaml (lower-case letters, digits and hyphens, e.g. july-2025), or a path to a .yaml file.',
+  const isPath = /\.ya?ml$/i.test(issue) || issue.includes('/') || issue.includes(path.sep);
+  const slug = isPath ? path.basename(issue).replace(/\.ya?ml$/i, '') : issue;
+  if (!isSafeSlug(slug)) {
+    const better = suggestSlug(slug);
+    throw new NewsletterError('EUSAGE', isPath ? `${issue}: "${slug}" cannot be an issue name` : `"${issue}" is not an issue name`, {
+      hint: `${SLUG_RULE}${isPath ? ` Rename the file${better ? ` to ${better}${path.extname(issue) || '.yaml'}` : ''}.` : better ? ` Did you mean ${better}?` : ''}`,
     });
   }
-  return { file: path.join(root, 'issues', `${issue}.yaml`), slug: issue };
+  return { file: isPath ? path.resolve(root, issue) : path.join(root, 'issues', `${issue}.yaml`), slug };
+}
+
+/**
+ * Refuse a second issue file with the same name (`july-2025.yml` beside
+ * `july-2025.yaml`, or `drafts/july-2025.yaml` while `issues/july-2025.yaml` exists):
+ * both would build into dist/<slug>/ and share sends/<slug>/'s ledger.
+ */
+async function checkOnlyFileNamed(file: string, slug: string, root: string, shown: (f: string) => string): Promise<void> {
+  const same = await realpath(file).catch(() => file);
+  const others: string[] = [];
+  for (const dir of new Set([path.dirname(file), path.join(root, 'issues')])) {
+    for (const ext of ['.yaml', '.yml']) {
+      const candidate = path.join(dir, slug + ext);
+      const real = await realpath(candidate).catch(() => undefined);
+      if (real && real !== same && !others.includes(candidate)) others.push(candidate);
+    }
+  }
+  if (others.length) {
+    throw new NewsletterError('EUSAGE', `${[file, ...others].map(shown).join(' and ')} are both named ${slug}`, {
+      hint: `Both would build into dist/${slug}/ and share the send ledger sends/${slug}/. Rename or remove one of them.`,
+    });
+  }
 }
 
 /** Build one issue. Throws NewsletterError; on any error nothing is written. */
@@ -156,9 +182,17 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   const started = performance.now();
   const root = path.resolve(options.root ?? process.cwd());
   const { file, slug } = resolveIssueFile(issueArg, root);
-  const dir = path.join(path.resolve(root, options.outDir ?? 'dist'), slug);
+  const outDir = path.resolve(root, options.outDir ?? 'dist');
+  const dir = path.join(outDir, slug);
   // Messages name files relative to the project folder, as the user knows them.
   const shown = (f: string) => path.relative(root, f) || f;
+  await checkOnlyFileNamed(file, slug, root, shown);
+  // The fence, checked before any work: only folders and files this tool wrote are replaced.
+  if (options.write !== false) {
+    await checkOutputFolder(outDir, root, shown);
+    await checkReplaceable(dir, shown);
+    await checkArchive(outDir, shown);
+  }
 
   // 1. Load the config and the issue
   const [config, loaded] = await Promise.all([
@@ -237,8 +271,8 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
       'issue.json': JSON.stringify(issueSummary(slug, issue), null, 2) + '\n',
       ...invites,
       ...Object.fromEntries([...assets.values()].map((a) => [`assets/${a.name}`, a.content])),
-    });
-    await writeArchive(path.dirname(dir), config);
+    }, shown);
+    await writeArchive(outDir, config);
   }
 
   // 11. Screenshots, and the browser's own checks (loaded lazily: most builds never start a browser)

@@ -18,6 +18,7 @@ import { NewsletterError } from '../errors.js';
 import { parseIssue } from '../issue/load-issue.js';
 import { SCHEMA_LINE } from '../issue/schema-file.js';
 import type { SectionKind } from '../issue/schema.js';
+import { isSafeSlug, SLUG_RULE } from '../issue/issue-name.js';
 
 export interface NewIssueOptions {
   /** The project folder (holds issues/ and templates/). */
@@ -67,10 +68,7 @@ const CARRY: Record<SectionKind, 'keep' | 'letter' | 'drop'> = {
   footer: 'keep',
 };
 
-/** Lower-case letters, digits and hyphens; starts and ends with a letter or digit; 3 to 60 characters. */
-export function isSafeSlug(slug: string): boolean {
-  return /^[a-z0-9](?:[a-z0-9-]{1,58})[a-z0-9]$/.test(slug) && !slug.includes('..');
-}
+export { isSafeSlug };
 
 /** "august-2025" -> "August 2025 ISSUE"; undefined for a slug that is not month-year. */
 export function labelFor(slug: string): string | undefined {
@@ -106,7 +104,7 @@ export async function newIssue(o: NewIssueOptions): Promise<NewIssueResult> {
   const shownOf = (f: string) => path.relative(root, f).split(path.sep).join('/') || f;
   if (!isSafeSlug(o.slug)) {
     throw new NewsletterError('EUSAGE', `"${o.slug}" cannot be an issue name`, {
-      hint: 'An issue name is 3 to 60 lower-case letters, digits and hyphens, starting and ending with a letter or digit, such as august-2025. It becomes the file name issues/<name>.yaml and the output folder dist/<name>/.',
+      hint: SLUG_RULE,
     });
   }
   const file = path.join(root, 'issues', `${o.slug}.yaml`);

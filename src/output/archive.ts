@@ -5,7 +5,7 @@
  * archiveBaseUrl makes them public; the emails then link to their browser version.
  */
 import { readFile, readdir } from 'node:fs/promises';
-import { replaceFile } from './write-output.js';
+import { checkOwnFile, replaceFile } from './write-output.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import type { Issue } from '../issue/schema.js';
@@ -68,7 +68,7 @@ function indexHtml(issues: IssueSummary[], config: Config): string {
     .join('\n');
   return `<!doctype html>
 <html lang="${esc(config.lang)}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="generator" content="build-issue">
 <title>${esc(name)}: all issues</title>
 <link rel="alternate" type="application/atom+xml" href="feed.xml" title="${esc(name)}">
 <style>body{font-family:${esc(config.brand.fontFamily)};max-width:40rem;margin:2rem auto;padding:0 1rem;color:${config.brand.colours.text};line-height:1.5}h1{color:${config.brand.colours.primary}}h2{margin:1.5rem 0 .25rem;font-size:1.25rem}a{color:${config.brand.colours.accent}}.date{margin:0;color:${config.brand.colours.muted}}ol{list-style:none;padding:0}</style>
@@ -108,9 +108,21 @@ function feedXml(issues: IssueSummary[], config: Config, now: Date): string {
   <link rel="self" href="${esc(base ? `${base}/feed.xml` : 'feed.xml')}"/>
   <updated>${updated}</updated>
   <author><name>${esc(config.sender.name)}</name></author>
+  <generator>build-issue</generator>
 ${entries}
 </feed>
 `;
+}
+
+/** The archive's own files, each with what marks it as ours (this version's, and the first version's). */
+const ARCHIVE_FILES = {
+  'index.html': ['<meta name="generator" content="build-issue">', '<p>Every issue, newest first. <a href="feed.xml">Atom feed</a>.</p>'],
+  'feed.xml': ['<generator>build-issue</generator>', '<feed xmlns="http://www.w3.org/2005/Atom">\n  <id>tag:'],
+} as const;
+
+/** Refuse (EWRITE) when dist/index.html or dist/feed.xml exists and was not written by this tool. */
+export async function checkArchive(distDir: string, shown: (f: string) => string): Promise<void> {
+  for (const [name, marks] of Object.entries(ARCHIVE_FILES)) await checkOwnFile(path.join(distDir, name), marks, shown);
 }
 
 /** Rewrite dist/index.html and dist/feed.xml from every built issue. */
