@@ -33,6 +33,7 @@ import { renderMjml } from './render/render-mjml.js';
 import { loadTemplates } from './render/templates.js';
 import { toPlainText } from './render/to-plain-text.js';
 import { configLinks, trackLinks } from './render/track-links.js';
+import { assertSafeLinks } from './render/link-guard.js';
 import { renderMarkdown } from './render/markdown.js';
 import { eventFileName } from './render/section-views.js';
 import { eventIcs } from './authoring/calendar.js';
@@ -220,6 +221,8 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
 
   // 5. Inline our stylesheet, 6. minify, 6b. tracking parameters on the issue's links
   const html = trackLinks(minifyHtml(inlineCss(compiled, rendered.inlineCss)), slug, config.tracking, configLinks(config), config.archiveBaseUrl);
+  // 6c. No script address by any route (issue and config links were refused at their line already)
+  assertSafeLinks(html, shown(file));
 
   // 7. Plain text
   const text = toPlainText(html);

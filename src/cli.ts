@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline/promises';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { buildIssue, GMAIL_CLIP_BYTES, type BuildResult } from './build-issue.js';
-import { NewsletterError, formatProblem } from './errors.js';
+import { NewsletterError, formatProblem, printable } from './errors.js';
 import { formatReport } from './check/index.js';
 // Sending, the extra checks and the preview are loaded when asked for: an ordinary
 // build (the common case, and the cold-start benchmark) does not initialise them.
@@ -62,6 +62,13 @@ function positive(name: string, integer: boolean) {
     }
     return n;
   };
+}
+
+/** A TCP port: a whole number from 1 to 65535. */
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw usage(`--port must be a whole number from 1 to 65535, not "${value}"`, 'Leave --port out to use a free port.');
+  return n;
 }
 
 /** One line of progress: sent, failed, remaining, rate, time left. */
@@ -158,14 +165,14 @@ function reportError(err: unknown, io: Io, json: boolean): number {
     } else {
       const lines = [`error: ${err.message}`, ...err.problems.map((p) => `  ${formatProblem(p)}`)];
       if (err.hint) lines.push(`  ${err.hint}`);
-      io.err(lines.join('\n') + '\n');
+      io.err(printable(lines.join('\n')) + '\n');
     }
     if (io.env.DEBUG && err.cause instanceof Error) io.err(`${err.cause.stack}\n`);
     return code;
   }
   // A bug, not bad input: say so plainly, with the stack only under DEBUG.
   const e = err as Error;
-  io.err(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
+  io.err(`error: unexpected failure: ${printable(e?.message ?? String(err))}\n`);
   io.err(io.env.DEBUG ? `${e?.stack}\n` : '  Run again with DEBUG=1 for the stack trace, and report it.\n');
   return ExitCode.FAILED;
 }
@@ -383,7 +390,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
     .option('--status', "show a send's state from its ledger")
     .option('--screenshots', 'also write PNGs of the email (desktop, phone, phone in dark mode) with Chromium, and check it renders on phones')
     .option('--watch', 'build, serve a live preview on 127.0.0.1 and rebuild on every save (Ctrl-C stops)')
-    .option('--port <n>', 'with --watch: the port for the preview (default: a free one)', positive('--port', true))
+    .option('--port <n>', 'with --watch: the port for the preview (default: a free one)', portNumber)
     .showHelpAfterError('(run build-issue --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err })

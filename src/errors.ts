@@ -62,3 +62,12 @@ export class NewsletterError extends Error {
 export function formatProblem(p: Problem): string {
   return [p.where, p.path, p.message].filter(Boolean).join(' ');
 }
+
+/**
+ * `text` with control characters (but newlines) shown as `\u001b`: a message that
+ * quotes a hostile value must not send escape sequences to the user's terminal.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

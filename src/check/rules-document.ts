@@ -4,6 +4,7 @@
  * that email clients strip or that marks mail as dangerous.
  */
 import { excerpt } from './rules-links.js';
+import { hiddenCharacters } from '../issue/text-safety.js';
 import type { CheckContext, Finding, Rule, Where } from './types.js';
 
 /** Gmail clips an HTML part over about 102 KB and hides the rest, unsubscribe line included. */
@@ -58,6 +59,17 @@ export const documentRule: Rule = {
     if (!subject) add('error', 'the email has no subject', ctx.locate(['subject']));
     else if (subjectLength > SUBJECT_MAX) add('error', `the subject is ${subjectLength} characters: inboxes cut it after about ${SUBJECT_MAX}, phones after ${SUBJECT_WARN}. Shorten it`, ctx.locate(['subject']));
     else if (subjectLength > SUBJECT_WARN) add('warning', `the subject is ${subjectLength} characters: phones cut it after about ${SUBJECT_WARN}`, ctx.locate(['subject']));
+
+    // Invisible characters that change how the inbox line reads (used for spoofing).
+    const shown: [string, string, Where | undefined][] = [
+      ['subject', subject, ctx.locate(['subject'])],
+      ['preheader', preheader, ctx.locate(['preheader'])],
+      ["sender's name", ctx.config.sender.name, { file: 'newsletter.config.yaml', path: 'sender.name' }],
+    ];
+    for (const [field, value, where] of shown) {
+      const hidden = hiddenCharacters(value);
+      if (hidden.length) add('warning', `the ${field} holds invisible characters (${hidden.join(', ')}) that can change how it reads, as spoofed mail does: delete them`, where);
+    }
 
     const headings = [...html.matchAll(/<h([1-6])\b/gi)].map((m) => ({ level: Number(m[1]), index: m.index }));
     const h1s = headings.filter((h) => h.level === 1).length;

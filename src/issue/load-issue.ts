@@ -3,17 +3,28 @@
  * check inside Markdown. Every problem in the file is collected and reported at
  * once, each with `file:line:col`, the field path and the fix.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, isScalar, isPair, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isPair, isSeq, visit, type Document, type Node as YamlNode } from 'yaml';
 import type * as z from 'zod';
 import { NewsletterError, type Problem } from '../errors.js';
 import { IssueSchema, SECTION_KINDS, hasForbiddenScheme, type Issue } from './schema.js';
 import { allowedKeys, nearest, schemaAt } from './schema-walk.js';
 import { markdownLinks, safeDecode } from '../render/markdown.js';
+import { CONTROL_CHARS, codePoint } from './text-safety.js';
 
 /** Fields that hold Markdown, where links are checked. */
 const MARKDOWN_FIELDS = new Set(['body', 'closing', 'intro', 'description']);
+
+/** The largest issue or config file read (July 2025's issue is about 30 KB): a bigger one is refused before it is parsed. */
+export const MAX_FILE_BYTES = 1_000_000;
+/** The most sections an issue may have (July 2025 has 17). */
+export const MAX_SECTIONS = 200;
+/** The most problems one error lists; the rest are counted ("and N more"). */
+export const MAX_PROBLEMS = 50;
+/** YAML aliases (*name) a file may use: enough for any real file, too few for an expansion bomb. */
+const MAX_ALIASES = 100;
+
 
 export interface LoadedIssue {
   /** The validated issue. */
@@ -47,8 +58,13 @@ export function formatPath(p: readonly PropertyKey[]): string {
 export async function loadIssue(file: string, shownAs = file): Promise<LoadedIssue> {
   let source: string;
   try {
+    // Refuse a folder, a device or a huge file before reading it.
+    const st = await stat(file);
+    if (!st.isFile()) throw new NewsletterError('EISSUE_INVALID', `${shownAs}: is not a file`, { hint: 'Give the issue name (july-2025) or the path of its .yaml file.' });
+    if (st.size > MAX_FILE_BYTES) throw tooBig(shownAs, st.size);
     source = await readFile(file, 'utf8');
   } catch (err) {
+    if (err instanceof NewsletterError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       const dir = path.dirname(shownAs);
       const existing = (await readdir(path.dirname(file)).catch(() => [] as string[]))
@@ -101,7 +117,15 @@ export function parseIssue(source: string, file: string): Issue {
 function parseIssueDocument(source: string, file: string) {
   return parseValidatedDocument(source, file, IssueSchema, 'EISSUE_INVALID', (data, doc, lineCounter) =>
     checkMarkdownLinks(data, doc, lineCounter, file, source),
+  { seq: 'sections', max: MAX_SECTIONS, what: 'sections' },
   );
+}
+
+/** The error for a file over MAX_FILE_BYTES. */
+function tooBig(file: string, bytes: number): NewsletterError {
+  return new NewsletterError('EISSUE_INVALID', `${file}: the file is ${(bytes / 1_000_000).toFixed(1)} MB, over the ${MAX_FILE_BYTES / 1_000_000} MB an issue or config file may be (July 2025's issue is 30 KB)`, {
+    hint: 'Check it is the right file; an issue that long would be clipped by Gmail anyway: split it into two issues.',
+  });
 }
 
 /**
@@ -126,7 +150,9 @@ function parseValidatedDocument<S extends z.ZodType>(
   schema: S,
   code: 'EISSUE_INVALID' | 'ECONFIG',
   extra?: (data: unknown, doc: Document, lineCounter: LineCounter) => Problem[],
+  limit?: { seq: string; max: number; what: string },
 ): { data: z.output<S>; doc: Document; lineCounter: LineCounter } {
+  if (source.length > MAX_FILE_BYTES) throw tooBig(file, Buffer.byteLength(source));
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): string => {
@@ -134,7 +160,10 @@ function parseValidatedDocument<S extends z.ZodType>(
     return `${file}:${line}:${col}`;
   };
   const fail = (problems: Problem[]): never => {
-    throw new NewsletterError(code, `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} to fix`, { problems });
+    const n = problems.length;
+    // A file with thousands of faults is one fault repeated: the first ones say what to fix.
+    const shown: Problem[] = n > MAX_PROBLEMS ? [...problems.slice(0, MAX_PROBLEMS), { message: `and ${n - MAX_PROBLEMS} more problems: fix the ones above, then build again` }] : problems;
+    throw new NewsletterError(code, `${file}: ${n} problem${n === 1 ? '' : 's'} to fix`, { problems: shown });
   };
 
   if (source.trim() === '' || doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
@@ -144,16 +173,31 @@ function parseValidatedDocument<S extends z.ZodType>(
     fail(
       doc.errors.map((e) => ({
         where: at(e.pos[0]),
-        message: `invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}. Check the indentation and quoting here (text containing ": " or starting with a symbol needs quotes or a "|" block)`,
+        message:
+          e.code === 'RESOURCE_EXHAUSTION'
+            ? 'the file nests lists or fields too deeply to read: an issue needs a few levels only. Check the indentation and brackets here'
+            : `invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}. Check the indentation and quoting here (text containing ": " or starting with a symbol needs quotes or a "|" block)`,
       })),
     );
   }
   if (!isMap(doc.contents)) {
     fail([{ where: at(doc.contents!.range[0]), message: 'the file must be a mapping of fields ("name: value" lines), not a list or a single value' }]);
   }
+  const items = limit && isMap(doc.contents) ? doc.contents.get(limit.seq, true) : undefined;
+  if (limit && isSeq(items) && items.items.length > limit.max) {
+    fail([{ where: at(items.range?.[0] ?? 0), path: limit.seq, message: `has ${items.items.length} ${limit.what}; an issue may have at most ${limit.max}: split it into two issues` }]);
+  }
 
-  const data = doc.toJS() as unknown;
-  const problems: (Problem & { suggests?: string })[] = [];
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    // yaml refuses an alias expansion bomb ("billion laughs") with a ReferenceError.
+    let first: number | undefined;
+    visit(doc, { Alias: (_k, node) => void (first ??= node.range?.[0]) });
+    fail([{ where: at(first ?? 0), message: `the file repeats its anchors (*name aliases) too often to read (${(err as Error).message}): write the text out instead of using aliases` }]);
+  }
+  const problems: (Problem & { suggests?: string })[] = [...controlCharacters(doc, source, at)];
   const result = schema.safeParse(data);
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(...describeIssue(schema, issue, data, doc, at));
@@ -172,6 +216,36 @@ function parseValidatedDocument<S extends z.ZodType>(
     fail(problems);
   }
   return { data: result.data as z.output<S>, doc, lineCounter };
+}
+
+/**
+ * Every text value holding a control character (CONTROL_CHARS), at the character
+ * itself when it is written raw, else at the value (an escape such as "\\u0001").
+ */
+function controlCharacters(doc: Document, source: string, at: (o: number) => string): Problem[] {
+  const problems: Problem[] = [];
+  visit(doc, {
+    Scalar(_key, node, ancestors) {
+      if (typeof node.value !== 'string' || !node.range) return;
+      const m = CONTROL_CHARS.exec(node.value);
+      if (!m) return;
+      const raw = source.slice(node.range[0], node.range[1]).search(CONTROL_CHARS);
+      // The field path, from the chain of maps, pairs and lists above the value.
+      const chain: unknown[] = [...ancestors, node];
+      const p: (string | number)[] = [];
+      chain.forEach((a, i) => {
+        const parent = chain[i - 1];
+        if (isSeq(parent)) p.push(parent.items.indexOf(a as never));
+        if (isPair(a) && isScalar(a.key)) p.push(String(a.key.value));
+      });
+      problems.push({
+        where: at(node.range[0] + Math.max(raw, 0)),
+        path: formatPath(p) || undefined,
+        message: `holds the invisible control character ${codePoint(m[0])}: delete it (it often comes with text pasted from another program)`,
+      });
+    },
+  });
+  return problems;
 }
 
 function lineOf(p: Problem): number {
@@ -312,11 +386,14 @@ function checkMarkdownLinks(data: unknown, doc: Document, lineCounter: LineCount
       const written = safeDecode(l.href);
       const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(written)?.[0];
       let where = node?.range ? at(start) : file;
-      for (const needle of [written, l.href, scheme].filter((n): n is string => Boolean(n))) {
+      // The target as written, as markdown-it gave it, its scheme, or (when it is spelt
+      // with entities or escapes) just after its link text: "[text](" then the target.
+      const needles: [string, number][] = [[written, 0], [l.href, 0], ...(scheme ? [[scheme, 0] as [string, number]] : []), [`[${l.text}](`, `[${l.text}](`.length]];
+      for (const [needle, skip] of needles) {
         const i = raw.indexOf(needle, searchFrom.get(needle) ?? 0);
         if (i >= 0) {
           searchFrom.set(needle, i + needle.length);
-          where = at(start + i);
+          where = at(start + i + skip);
           break;
         }
       }

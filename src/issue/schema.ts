@@ -13,14 +13,26 @@ import { CHECK_RULE_IDS } from '../check/rule-ids.js';
 export const LINK_SCHEMES = ['https:', 'http:', 'mailto:'] as const;
 
 /**
+ * The scheme of a link as a browser reads it, lower case, without the colon; undefined
+ * when it has none ("#vess", "", "www.x.org"). Follows the WHATWG URL standard's
+ * first steps: leading and trailing C0 controls and spaces are stripped and tabs and
+ * newlines removed anywhere, so "\u0001java\tscript:" is read as "javascript".
+ */
+export function linkScheme(href: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  const cleaned = href.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '').replace(/[\t\n\r]/g, '');
+  return /^([a-z][a-z0-9+.-]*):/i.exec(cleaned)?.[1]?.toLowerCase();
+}
+
+/**
  * True when a link target names a scheme other than https:, http: or mailto:
- * (javascript:, data:, vbscript:, file:...). Those are refused when the issue is
- * loaded, for safety. Targets without a scheme ("#", "", "www.x.org", "{{url}}")
- * are not dangerous, just broken: the checks report them, and the build still
- * writes its files so the editors can look.
+ * (javascript:, data:, vbscript:, file:..., in any disguise a browser sees through).
+ * Those are refused when the issue is loaded, for safety. Targets without a scheme
+ * ("#", "", "www.x.org", "{{url}}") are not dangerous, just broken: the checks
+ * report them, and the build still writes its files so the editors can look.
  */
 export function hasForbiddenScheme(href: string): boolean {
-  const scheme = /^\s*([a-z][a-z0-9+.-]*):/i.exec(href)?.[1]?.toLowerCase();
+  const scheme = linkScheme(href);
   return scheme !== undefined && !(LINK_SCHEMES as readonly string[]).includes(`${scheme}:`);
 }
 

@@ -460,6 +460,7 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
   } catch (err) {
     stopWatching();
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_SOCKET_BAD_PORT') throw new NewsletterError('EUSAGE', `${options.port} is not a port number (1 to 65535)`, { hint: 'Give another --port, or leave --port out to use a free one.', cause: err });
     if (code === 'EADDRINUSE' || code === 'EACCES') {
       throw new NewsletterError('EUSAGE', `cannot listen on ${host}:${options.port}: ${code === 'EADDRINUSE' ? 'the port is in use' : 'not allowed'}`, {
         hint: 'Give another --port, or leave --port out to use a free one.',

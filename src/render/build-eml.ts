@@ -4,7 +4,18 @@
  * stage builds on the same function.
  */
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { encodeWord } from 'nodemailer/lib/mime-funcs/index.js';
 import type { Config } from '../config.js';
+
+/**
+ * A header value that folds into lines of at most 78 octets (RFC 5322 allows 998,
+ * and asks for 78): as it is when every word is short, since nodemailer folds at
+ * spaces; else as RFC 2047 encoded words, which may be split anywhere and which
+ * every mail client joins back into the same text.
+ */
+export function foldableHeader(value: string): string {
+  return value.split(/\s+/).some((word) => word.length > 60) ? encodeWord(value, 'Q', 52) : value;
+}
 
 export interface EmlInput {
   subject: string;
@@ -27,7 +38,7 @@ export async function buildEml(config: Config, input: EmlInput): Promise<Buffer>
     from: { name: config.sender.name, address: config.sender.address },
     replyTo: config.replyTo,
     to: input.to,
-    subject: input.subject,
+    subject: foldableHeader(input.subject),
     text: input.text,
     html: input.html,
     date: input.date,

@@ -10,6 +10,9 @@ export const TEXT_WIDTH = 78;
 
 const options: HtmlToTextOptions = {
   wordwrap: TEXT_WIDTH,
+  // html-to-text cuts its input at 16 MB by default, silently (a console warning):
+  // the plain-text part would lose its end. The issue file's limits bound the input instead.
+  limits: { maxInputLength: Infinity },
   preserveNewlines: false,
   selectors: [
     // Images say nothing in text, except a linked image, whose alt text names the link.
