@@ -22,6 +22,8 @@ export const MAX_FILE_BYTES = 1_000_000;
 export const MAX_SECTIONS = 200;
 /** The most problems one error lists; the rest are counted ("and N more"). */
 export const MAX_PROBLEMS = 50;
+/** How deep "[" and "{" may nest: YAML's parser takes seconds and hundreds of MB on 100,000 levels before it gives up. */
+const MAX_FLOW_DEPTH = 200;
 /** YAML aliases (*name) a file may use: enough for any real file, too few for an expansion bomb. */
 const MAX_ALIASES = 100;
 
@@ -153,6 +155,14 @@ function parseValidatedDocument<S extends z.ZodType>(
   limit?: { seq: string; max: number; what: string },
 ): { data: z.output<S>; doc: Document; lineCounter: LineCounter } {
   if (source.length > MAX_FILE_BYTES) throw tooBig(file, Buffer.byteLength(source));
+  const deep = tooDeep(source);
+  if (deep !== undefined) {
+    const before = source.slice(0, deep);
+    const where = `${file}:${before.split('\n').length}:${deep - before.lastIndexOf('\n')}`;
+    throw new NewsletterError(code, `${file}: 1 problem to fix`, {
+      problems: [{ where, message: `the file nests "[" or "{" more than ${MAX_FLOW_DEPTH} deep: an issue needs a few levels only. Check the brackets here` }],
+    });
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): string => {
@@ -216,6 +226,22 @@ function parseValidatedDocument<S extends z.ZodType>(
     fail(problems);
   }
   return { data: result.data as z.output<S>, doc, lineCounter };
+}
+
+/**
+ * The offset where "[" and "{" first nest deeper than MAX_FLOW_DEPTH, counting every
+ * bracket in the file (prose in Markdown has few, and balanced: "[text](url)"); one
+ * pass, so a hostile file is refused before the YAML parser spends seconds on it.
+ */
+function tooDeep(source: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_FLOW_DEPTH) return i;
+    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 /**
