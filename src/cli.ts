@@ -105,6 +105,8 @@ function planText(plan: SendPlan, listFile: string): string {
   ];
   for (const p of l.invalid.slice(0, 5)) lines.push(`  skipped line ${p.line}: ${p.reason}`);
   if (l.invalid.length > 5) lines.push(`  ... and ${l.invalid.length - 5} more invalid rows`);
+  for (const w of l.warnings.slice(0, 5)) lines.push(`  warning line ${w.line}: ${w.reason}`);
+  if (l.warnings.length > 5) lines.push(`  ... and ${l.warnings.length - 5} more rows with a warning`);
   return lines.join('\n') + '\n';
 }
 
@@ -301,7 +303,7 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
           slug: report.plan.build.slug,
           hash: report.plan.build.hash,
           // Line numbers and reasons only: the rows themselves are personal data, and JSON output ends up in logs.
-          list: { rows: report.plan.list.rows, recipients: report.plan.list.recipients.length, invalid: report.plan.list.invalid.map(({ line, reason }) => ({ line, reason })), duplicates: report.plan.list.duplicates.length, suppressed: report.plan.list.suppressed.length },
+          list: { rows: report.plan.list.rows, recipients: report.plan.list.recipients.length, invalid: report.plan.list.invalid.map(({ line, reason }) => ({ line, reason })), warnings: report.plan.list.warnings.map(({ line, reason }) => ({ line, reason })), duplicates: report.plan.list.duplicates.length, suppressed: report.plan.list.suppressed.length },
           alreadySent: report.plan.alreadySent,
           toSend: report.plan.todo.length,
           ...(res ? { sent: res.sent.length, failed: res.failed, unknown: [...res.unknown, ...report.plan.unknownKept], unsent: res.unsent.length, paused: res.paused, interrupted: res.interrupted } : {}),

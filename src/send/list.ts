@@ -15,6 +15,7 @@ import path from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { parse, type CsvError } from 'csv-parse';
 import { NewsletterError } from '../errors.js';
+import { CONTROL_CHARS, codePoint, hiddenCharacters } from '../issue/text-safety.js';
 
 export interface Recipient {
   /** The address as written in the file, trimmed. */
@@ -25,12 +26,19 @@ export interface Recipient {
   line: number;
 }
 
-/** A row with a missing or invalid address. */
+/** A row with a missing or invalid address, or a name that cannot go in a To: header. */
 export interface ListProblem {
   line: number;
   /** The email cell, trimmed ("" when empty). */
   value: string;
-  /** Why it is not an address, e.g. "no @", "spaces in the address", "empty". */
+  /** Why the row is skipped, e.g. "no @", "spaces in the address", "empty", "a control character in the name". Never quotes the row. */
+  reason: string;
+}
+
+/** A row that is sent, but holds something a person should look at. */
+export interface ListWarning {
+  line: number;
+  /** What and why, naming characters by code point; never quotes the row. */
   reason: string;
 }
 
@@ -39,7 +47,7 @@ export interface ListResult {
   file: string;
   /** Valid, de-duplicated, not suppressed, in file order. */
   recipients: Recipient[];
-  /** Rows with a missing or invalid address, skipped. */
+  /** Rows with a missing or invalid address, or a control character in the name: skipped. */
   invalid: ListProblem[];
   /** Case-insensitive repeats of an earlier row's address (the first occurrence wins). */
   duplicates: { line: number; email: string; firstLine: number }[];
@@ -47,6 +55,12 @@ export interface ListResult {
   suppressed: { line: number; email: string }[];
   /** Data rows read (header and blank lines excluded). Each is in exactly one of the four lists above. */
   rows: number;
+  /**
+   * Recipients (sent, not skipped: each is also in `recipients`) whose name holds direction
+   * overrides or invisible characters, which can make a To: header read as something else.
+   * Lines and reasons only.
+   */
+  warnings: ListWarning[];
 }
 
 /** Accepted header names (compared trimmed, lower-cased, with `_` and runs of spaces as one space). */
@@ -77,11 +91,42 @@ const LABEL = /^[\p{L}\p{M}\p{N}](?:[\p{L}\p{M}\p{N}-]*[\p{L}\p{M}\p{N}])?$/u;
 
 const ASCII_ADDRESS = /^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*@[a-z\d](?:[a-z\d-]*[a-z\d])?(?:\.[a-z\d](?:[a-z\d-]*[a-z\d])?)+$/i;
 
+/** Text from a file (a column header, a file name) made safe to print: control, direction and zero-width characters as <U+XXXX>. */
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `<${codePoint(c)}>`);
+
+/**
+ * Whether every `joiner` (U+200C or U+200D) in `text` sits between two letters of a script
+ * that joins (Arabic, Persian, the Indic scripts...), where it is part of the spelling.
+ */
+function joinsLetters(text: string, joiner: string): boolean {
+  const letter = /^[\p{L}\p{M}]$/u;
+  const latinLike = /[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}]/u;
+  let found = false;
+  for (let i = text.indexOf(joiner); i >= 0; i = text.indexOf(joiner, i + 1)) {
+    found = true;
+    const before = [...text.slice(0, i)].pop() ?? '';
+    const after = [...text.slice(i + 1)][0] ?? '';
+    if (!letter.test(before) || !letter.test(after) || latinLike.test(before + after)) return false;
+  }
+  return found;
+}
+
+/**
+ * Why a recipient's name is worth a look (direction overrides, zero-width characters), or
+ * undefined. Names code points, never the name.
+ */
+function nameWarning(name: string): string | undefined {
+  const found = hiddenCharacters(name).filter((cp) => !(cp === 'U+200C' && joinsLetters(name, '\u200c')) && !(cp === 'U+200D' && joinsLetters(name, '\u200d')));
+  if (!found.length) return undefined;
+  return `the name holds invisible characters that change how it reads (${found.join(', ')}), which can make a To: line say something else: check the row in the list, and retype the name if they were not meant`;
+}
+
 /** Why `email` is not a usable address, or undefined when it is. */
 function addressProblem(email: string): string | undefined {
   // Fast path for the usual ASCII address; anything else gets the checks below, which also say why.
   if (email.length <= 254 && ASCII_ADDRESS.test(email) && email.indexOf('@') <= 64) return undefined;
   if (email.trim() === '') return 'empty';
+  if (CONTROL_CHARS.test(email)) return 'a control character in the address';
   if (/[<>]/.test(email)) return 'angle brackets: put only the address in the email column';
   if (email.includes(',')) return 'a comma in the address (one address per row)';
   if (/\s/.test(email)) return 'spaces in the address';
@@ -150,7 +195,7 @@ async function missingListHint(file: string, shown: string): Promise<string> {
   const csvs = (await readdir(path.dirname(file)).catch(() => [] as string[])).filter((f) => /\.csv$/i.test(f)).sort();
   const base = 'Check the path: the circulation list is a CSV export with an email column, kept outside git (e.g. in lists/).';
   if (csvs.length === 0) return base;
-  const shownCsvs = csvs.length > 10 ? [...csvs.slice(0, 10), `and ${csvs.length - 10} more`] : csvs;
+  const shownCsvs = (csvs.length > 10 ? [...csvs.slice(0, 10), `and ${csvs.length - 10} more`] : csvs).map(printable);
   return `${base} CSV files in ${dir}/: ${shownCsvs.join(', ')}.`;
 }
 
@@ -264,7 +309,7 @@ function findColumns(header: string[], shown: string, line: number): Columns {
   if (emails.length > 1) {
     throw new NewsletterError(
       'ELIST',
-      `${shown}:${line}: more than one email column: ${emails.map((i) => `"${header[i]!.trim()}" (column ${i + 1})`).join(', ')}`,
+      `${shown}:${line}: more than one email column: ${emails.map((i) => `"${printable(header[i]!.trim())}" (column ${i + 1})`).join(', ')}`,
       {
         hint: 'Keep one address column in the export, or rename the others.',
       },
@@ -282,7 +327,7 @@ function findColumns(header: string[], shown: string, line: number): Columns {
       ? 'no column names'
       : `the columns ${found
           .slice(0, 20)
-          .map((h) => `"${h.length > 40 ? `${h.slice(0, 40)}…` : h}"`)
+          .map((h) => `"${printable(h.length > 40 ? `${h.slice(0, 40)}…` : h)}"`)
           .join(', ')}${found.length > 20 ? ` and ${found.length - 20} more` : ''}`;
   const separator = header.length === 1 && /[;\t|]/.test(header[0]!) ? ' It looks separated by semicolons or tabs: export it as comma-separated CSV.' : '';
   throw new NewsletterError('ELIST', `${shown}:${line}: no email column: the header row has ${listed}`, { hint: `${accepted}${separator}` });
@@ -308,7 +353,7 @@ export async function readList(file: string, options: { suppressionFile?: string
     throw err;
   }
 
-  const result: ListResult = { file, recipients: [], invalid: [], duplicates: [], suppressed: [], rows: 0 };
+  const result: ListResult = { file, recipients: [], invalid: [], duplicates: [], suppressed: [], warnings: [], rows: 0 };
   const firstLine = new Map<string, number>();
   let columns: Columns | undefined;
 
@@ -325,6 +370,12 @@ export async function readList(file: string, options: { suppressionFile?: string
       result.invalid.push({ line, value: email, reason: problem });
       return;
     }
+    const rawName = columns.name === undefined ? '' : (fields[columns.name] ?? '');
+    // A control character (NUL, ESC...) has no place in a To: header: the row is skipped, not cleaned.
+    if (CONTROL_CHARS.test(rawName)) {
+      result.invalid.push({ line, value: email, reason: 'a control character in the name (an invisible character such as NUL or ESC, from a bad export?): fix the name cell' });
+      return;
+    }
     const key = addressKey(email);
     const first = firstLine.get(key);
     if (first !== undefined) {
@@ -337,7 +388,9 @@ export async function readList(file: string, options: { suppressionFile?: string
       return;
     }
     // A display name goes in the To: header: line breaks and runs of spaces become one space.
-    const name = columns.name === undefined ? '' : (fields[columns.name] ?? '').replace(/\s+/g, ' ').trim();
+    const name = rawName.replace(/\s+/g, ' ').trim();
+    const warning = nameWarning(rawName);
+    if (warning !== undefined) result.warnings.push({ line, reason: warning });
     result.recipients.push(name ? { email, name, line } : { email, line });
   });
 

@@ -4,16 +4,16 @@
  * only To, Date and Message-ID changed. Composing each message from scratch costs
  * about 4x the CPU; the body is the same for everyone.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import DKIM from 'nodemailer/lib/dkim/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { encodeWords } from 'nodemailer/lib/mime-funcs/index.js';
+import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs/index.js';
 import type { BuildResult } from '../build-issue.js';
 import type { Config } from '../config.js';
 import { NewsletterError } from '../errors.js';
-import { senderDomain } from '../render/build-eml.js';
+import { foldableHeader, senderDomain } from '../render/build-eml.js';
 import { replaceAssetUrls, type LocalAsset } from '../issue/load-assets.js';
 
 export interface PreparedMessage {
@@ -72,13 +72,17 @@ export function listHeaders(config: Config): Record<string, string> {
   return headers;
 }
 
-/** `"Name" <email>`, MIME-encoded when the name is not plain ASCII. */
+/** `"Name" <email>`, MIME-encoded when the name is not plain ASCII or has a word too long to fold. */
 function formatAddress(email: string, name?: string): string {
   if (!name) return `<${email}>`;
   const clean = name.replace(/[\r\n]+/g, ' ').trim();
-  const display = /^[\x20-\x7e]*$/.test(clean) ? `"${clean.replace(/["\\]/g, '\\$&')}"` : encodeWords(clean, 'Q', 52);
+  const folded = foldableHeader(clean);
+  const display = folded !== clean ? folded : /^[\x20-\x7e]*$/.test(clean) ? `"${clean.replace(/["\\]/g, '\\$&')}"` : encodeWords(clean, 'Q', 52);
   return `${display} <${email}>`;
 }
+
+/** A header line folded at spaces to 76 octets a line, when it is longer (most are not: this runs once a recipient). */
+const folded = (line: string) => (line.length > 76 ? foldLines(line, 76) : line);
 
 /** Drop the named headers (with their folded continuation lines) from a header block. */
 function withoutHeaders(head: string, names: string[]): string {
@@ -113,6 +117,20 @@ async function dkimSigner(config: Config, root: string, env: NodeJS.ProcessEnv):
       hint: 'Set dkim.privateKeyFile in newsletter.config.yaml, or DKIM_PRIVATE_KEY in the environment or .env.',
     });
   }
+  // Prove the key now: nodemailer's signer swallows a key it cannot sign with and sends the
+  // message unsigned. Nothing of the key, nor crypto's error about it, goes into the message.
+  const whose = env.DKIM_PRIVATE_KEY ? 'DKIM_PRIVATE_KEY' : `in ${privateKeyFile}`;
+  const badKey = (why: string) =>
+    new NewsletterError('ESMTP_CONFIG', `the DKIM private key (${whose}) is not a valid PEM private key: ${why}`, {
+      hint: 'Give the RSA private key as PEM, from "-----BEGIN PRIVATE KEY-----" (or "BEGIN RSA PRIVATE KEY") to its END line, without a passphrase; or remove dkim from newsletter.config.yaml.',
+    });
+  let type: string | undefined;
+  try {
+    type = createPrivateKey(privateKey).asymmetricKeyType;
+  } catch (err) {
+    throw badKey((err as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE' ? 'it is encrypted with a passphrase' : 'it cannot be read (cut short, or not a private key?)');
+  }
+  if (type !== 'rsa') throw badKey(`its type is ${type ?? 'unknown'}, and DKIM signing here needs an RSA key (rsa-sha256)`);
   return new DKIM({
     domainName,
     keySelector,
@@ -139,7 +157,7 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const composed = await new MailComposer({
     from: { name: config.sender.name, address: config.sender.address },
     replyTo: config.replyTo,
-    subject,
+    subject: foldableHeader(subject),
     text: build.text,
     html: inline.length ? replaceAssetUrls(build.html, inline, (a) => `cid:${cid(a)}`) : build.html,
     // MailComposer puts the HTML and the images it names by cid: in one multipart/related part.
@@ -167,7 +185,8 @@ export async function prepareMessage(build: BuildResult, config: Config, options
     dotStuffed: !dkim,
     async forRecipient(to) {
       const own = Buffer.from(
-        `\r\nTo: ${formatAddress(to.email, to.name)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>`,
+        // Folded at spaces to 76 octets a line: a long name cannot make a line over RFC 5322's limit.
+        `\r\n${folded(`To: ${formatAddress(to.email, to.name)}`)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>`,
         'utf8',
       );
       if (!dkim) return [shared, own, sharedBody];
