@@ -216,7 +216,7 @@ async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
         io.out(`Built ${e.result.slug} in ${Math.round(e.ms)} ms${changed}: ${kb(e.result.bytes.html)} HTML, ${error} error${error === 1 ? '' : 's'}, ${warning} warning${warning === 1 ? '' : 's'}\n`);
         if (e.result.schemaUpdated) io.out(`Updated ${path.relative(io.cwd, e.result.schemaUpdated)} (the schema your editor autocompletes from).\n`);
       } else if (e.type === 'failed') {
-        io.err(`${formatError(e.error)}\n  (the preview keeps the last good build; fix the file and save again)\n`);
+        io.err(`${printable(formatError(e.error))}\n  (the preview keeps the last good build; fix the file and save again)\n`);
       }
     },
   });

@@ -54,7 +54,17 @@ export const ConfigSchema = z
       .strictObject({
         logo: RemoteImage,
         website: Href.describe('The organisation website, linked from the logo'),
-        fontFamily: z.string().trim().min(1).default('Arial, Helvetica, sans-serif').describe('A CSS font stack of fonts recipients already have; no web fonts (Outlook ignores them)'),
+        fontFamily: z
+          .string()
+          .trim()
+          .min(1)
+          .max(200)
+          // It goes into CSS and an attribute: font names, quoted or not, separated by commas; nothing that could end a rule or a tag.
+          .regex(/^(?:\s*(?:[A-Za-z][\w -]*|"[\w ,-]+"|'[\w ,-]+')\s*)(?:,\s*(?:[A-Za-z][\w -]*|"[\w ,-]+"|'[\w ,-]+')\s*)*$/, {
+            message: 'must be a list of font names separated by commas, such as Arial, Helvetica, sans-serif (names with spaces may be quoted)',
+          })
+          .default('Arial, Helvetica, sans-serif')
+          .describe('A CSS font stack of fonts recipients already have; no web fonts (Outlook ignores them)'),
         colours: z
           .strictObject({
             primary: Colour.describe('Header background and headings'),

@@ -74,7 +74,7 @@ describe('clean text in, clean text out', () => {
     expect(r.code).toBe(1);
     const lines = problemLines(r.err);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(new RegExp(`^  ${ISSUE}:${lineOf(text, 'preheader:')}:\\d+ preheader holds the invisible control character U\\+001B`));
+    expect(lines[0]).toMatch(new RegExp(`^  ${ISSUE}:${lineOf(text, 'preheader:')}:\\d+ preheader holds the invisible control character U\\+001B, which is not text`));
     expect(lines[1]).toMatch(new RegExp(`^  ${ISSUE}:${lineOf(text, 'LONDON\u0085CHILDREN')}:\\d+ sections\\[\\d+\\]\\.heading .*U\\+0085`));
     expect(lines[2]).toMatch(new RegExp(`^  ${ISSUE}:${lineOf(text, 'Racial\\0equity')}:\\d+ sections\\[\\d+\\]\\.tiles\\[0\\]\\.label .*U\\+0000`));
     // The terminal never receives the escape character itself.
@@ -90,6 +90,25 @@ describe('clean text in, clean text out', () => {
     expect(err.code).toBe('ECONFIG');
     expect(err.problems[0]!.where).toMatch(new RegExp(`newsletter.config.yaml:${lineOf(config, 'Southwark\u0007')}:`));
     expect(err.problems[0]!.path).toBe('postalAddress');
+  });
+
+  it('refuses the noncharacter U+FFFE and a lone surrogate, which XML (the feed) cannot hold', async () => {
+    const { project, text } = await projectWith((y) => replaceOnce(replaceOnce(y, 'label: "Racial equity"', 'label: "Racial\\uFFFEequity"'), 'subject: "July 2025:', 'subject: "\\uD800July 2025:'));
+    const err = await rejection(buildIssue('july-2025', { root: project }));
+    expect(err.problems.map((p) => [p.where?.split(':')[1], p.message.match(/U\+[0-9A-F]{4}/)?.[0]])).toEqual([
+      [String(lineOf(text, 'subject:')), 'U+D800'],
+      [String(lineOf(text, 'Racial\\uFFFE')), 'U+FFFE'],
+    ]);
+  });
+
+  it('refuses a font stack that could end a CSS rule or a tag, at its line in the config', async () => {
+    const project = await makeProject();
+    const file = path.join(project, 'newsletter.config.yaml');
+    const config = (await readFile(file, 'utf8')).replace(/fontFamily: (.*)/, 'fontFamily: </x>$1');
+    await writeFile(file, config);
+    const err = await rejection(buildIssue('july-2025', { root: project }));
+    expect(err.code).toBe('ECONFIG');
+    expect(err.problems.map((p) => [p.where, p.path])).toEqual([[`newsletter.config.yaml:${lineOf(config, 'fontFamily:')}:15`, 'brand.fontFamily']]);
   });
 
   it('warns of bidi overrides and zero-width characters in the subject and preheader, at their lines, but not of an emoji', async () => {
@@ -138,6 +157,12 @@ describe('bounded work', () => {
     expect(json.error.code).toBe('EISSUE_INVALID');
     expect(json.error.problems[0]!.where).toBe(`${ISSUE}:2:8`);
     expect(json.error.problems[0]!.message).toMatch(/aliases/);
+  });
+
+  it('reports an alias inside its own anchor at its line (it used to overflow the stack)', async () => {
+    const { project } = await projectWith(() => 'title: &a [*a]\n');
+    const err = await rejection(buildIssue('july-2025', { root: project }));
+    expect(err.problems).toEqual([expect.objectContaining({ where: `${ISSUE}:1:12` })]);
   });
 
   it('reports nesting too deep to read at its line', async () => {

@@ -198,6 +198,14 @@ function parseValidatedDocument<S extends z.ZodType>(
     fail([{ where: at(items.range?.[0] ?? 0), path: limit.seq, message: `has ${items.items.length} ${limit.what}; an issue may have at most ${limit.max}: split it into two issues` }]);
   }
 
+  // An alias inside the very thing it names (a: &a [*a]) makes data that never ends.
+  let loop: number | undefined;
+  visit(doc, {
+    Alias(_k, node, ancestors) {
+      if (loop === undefined && ancestors.includes(node.resolve(doc) as never)) loop = node.range?.[0] ?? 0;
+    },
+  });
+  if (loop !== undefined) fail([{ where: at(loop), message: 'this alias (*name) is inside the anchor (&name) it repeats, so it would repeat itself for ever: write the text out instead' }]);
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIASES });
@@ -267,7 +275,7 @@ function controlCharacters(doc: Document, source: string, at: (o: number) => str
       problems.push({
         where: at(node.range[0] + Math.max(raw, 0)),
         path: formatPath(p) || undefined,
-        message: `holds the invisible control character ${codePoint(m[0])}: delete it (it often comes with text pasted from another program)`,
+        message: `holds the invisible control character ${codePoint(m[0])}, which is not text: delete it (it often comes with text pasted from another program)`,
       });
     },
   });

@@ -6,12 +6,13 @@
  */
 
 /**
- * NUL, the other C0 controls but tab, line feed and carriage return, DEL and the C1
- * controls. They are invisible, break XML (the feed) and mail headers, and have no
- * place in a newsletter.
+ * NUL, the other C0 controls but tab, line feed and carriage return, DEL, the C1
+ * controls, the noncharacters U+FFFE and U+FFFF, and halves of a surrogate pair
+ * standing alone. They are invisible or not text at all, break XML (the feed) and mail
+ * headers, and have no place in a newsletter.
  */
 // eslint-disable-next-line no-control-regex
-export const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+export const CONTROL_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** `U+0001` */
 export const codePoint = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
