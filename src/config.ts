@@ -33,7 +33,7 @@ export const ConfigSchema = z
       .describe('The language of the email, as a tag such as en-GB (screen readers use it to choose a voice)'),
     sender: z
       .strictObject({
-        name: z.string().trim().min(1).max(100).describe('The name recipients see in From, e.g. "LIIA" (at most 100 characters)'),
+        name: z.string().trim().min(1).max(100).regex(/^[^\r\n]*$/, { message: 'must be on one line' }).describe('The name recipients see in From, e.g. "LIIA" (at most 100 characters)'),
         address: Email,
       })
       .describe('Who the email is from'),

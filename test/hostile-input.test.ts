@@ -9,7 +9,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildIssue, toPlainText } from '../src/index.js';
-import { julyYaml, lineOf, makeProject, rejection, replaceOnce, runCli, writeIssue } from './helpers.js';
+import { julyYaml, lineOf, makeProject, rejection, replaceOnce, ROOT, runCli, writeIssue } from './helpers.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
 
 const ISSUE = 'issues/july-2025.yaml';
@@ -109,6 +109,23 @@ describe('clean text in, clean text out', () => {
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.code).toBe('ECONFIG');
     expect(err.problems.map((p) => [p.where, p.path])).toEqual([[`newsletter.config.yaml:${lineOf(config, 'fontFamily:')}:15`, 'brand.fontFamily']]);
+  });
+
+  it('refuses a line break in the sender name (a header) and quotes a many-line value on one line', async () => {
+    const project = await makeProject();
+    const file = path.join(project, 'newsletter.config.yaml');
+    const config = (await readFile(file, 'utf8')).replace(/^(  name: )(.*)$/m, '$1"$2\\r\\nX-Injected: 1"');
+    await writeFile(file, config);
+    const err = await rejection(buildIssue('july-2025', { root: project }));
+    expect(err.code).toBe('ECONFIG');
+    expect(err.problems.map((p) => [p.path, p.message.startsWith('must be on one line')])).toEqual([['sender.name', true]]);
+
+    await writeFile(file, await readFile(path.join(ROOT, 'newsletter.config.yaml')));
+    await writeIssue(project, 'july-2025', replaceOnce(await julyYaml(), '  - kind: tiles', `  - kind: "${'- item\\n'.repeat(80)}"`));
+    const r = await runCli(['july-2025'], project);
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n').length).toBeLessThan(6);
+    expect(r.err).toContain('"- item\\n- item');
   });
 
   it('warns of bidi overrides and zero-width characters in the subject and preheader, at their lines, but not of an emoji', async () => {

@@ -304,11 +304,16 @@ function keyNode(doc: Document, p: readonly PropertyKey[], key: string): YamlNod
   return pair && isScalar(pair.key) ? pair.key : undefined;
 }
 
+/** A value quoted in a message: on one line (line breaks and controls escaped), cut to `max` characters. */
+function quoted(v: string, max = 60): string {
+  return JSON.stringify(v.length > max ? `${v.slice(0, max - 3)}...` : v);
+}
+
 function typeName(v: unknown): string {
   if (v === null) return 'nothing (null)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return `text "${v.length > 30 ? v.slice(0, 27) + '...' : v}"`;
+  if (typeof v === 'string') return `text ${quoted(v, 30)}`;
   return `${typeof v} ${String(v)}`;
 }
 
@@ -359,7 +364,7 @@ function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue, data: unknown, 
           return [{ where: where(nodeAt(doc, kindPath)), path: formatPath(kindPath), message: `is required: say which kind of section this is, one of ${SECTION_KINDS.join(', ')}` }];
         }
         const guess = typeof kind === 'string' ? nearest(kind, SECTION_KINDS) : undefined;
-        return [{ where: where(nodeAt(doc, kindPath)), path: formatPath(kindPath), message: `"${String(kind)}" is not a section kind${guess ? `; did you mean "${guess}"?` : ''} Kinds that exist: ${SECTION_KINDS.join(', ')} (each is a template in templates/sections/)` }];
+        return [{ where: where(nodeAt(doc, kindPath)), path: formatPath(kindPath), message: `${typeof kind === 'string' ? quoted(kind) : `"${String(kind)}"`} is not a section kind${guess ? `; did you mean "${guess}"?` : ''} Kinds that exist: ${SECTION_KINDS.join(', ')} (each is a template in templates/sections/)` }];
       }
       return [{ where: where(), path: pathText, message: `does not match any allowed form${hint}` }];
     }
@@ -378,7 +383,7 @@ function describeIssue(root: z.ZodType, issue: z.core.$ZodIssue, data: unknown, 
       return [{ where: where(), path: pathText, message: `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}${hint}` }];
     case 'custom':
     case 'invalid_format': {
-      const shown = typeof value === 'string' ? ` ("${value.length > 60 ? value.slice(0, 57) + '...' : value}")` : '';
+      const shown = typeof value === 'string' ? ` (${quoted(value)})` : '';
       const msg = issue.message.startsWith('Invalid') ? `is not in the right form${shown}` : `${issue.message}${shown}`;
       return [{ where: where(), path: pathText, message: `${msg}${hint}` }];
     }

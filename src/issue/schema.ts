@@ -235,7 +235,7 @@ export const IssueSchema = z
     masthead: z.string().trim().min(1).describe('The name at the top of the email, as it should appear'),
     label: z.string().trim().min(1).describe('The issue label under the masthead, e.g. "July 2025 ISSUE"'),
     date: z.iso.date().describe('The issue date as YYYY-MM-DD, e.g. 2025-07-01'),
-    subject: z.string().trim().min(1).describe('The email subject line; keep it under 60 characters'),
+    subject: z.string().trim().min(1).regex(/^[^\r\n]*$/, { message: 'must be on one line' }).describe('The email subject line; keep it under 60 characters'),
     preheader: z
       .string()
       .trim()
