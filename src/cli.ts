@@ -71,6 +71,16 @@ function portNumber(value: string): number {
   return n;
 }
 
+/**
+ * JSON for stdout, one value a run. Besides what JSON.stringify escapes, the C1 controls and
+ * the characters that reorder text on screen are written as \u escapes: the output is read
+ * in terminals and logs, and a value quoted from a hostile file must not steer them.
+ */
+function jsonText(value: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
 /** One line of progress: sent, failed, remaining, rate, time left. */
 function progressLine(p: Progress): string {
   const left = p.rate > 0 ? Math.round(p.remaining / p.rate) : 0;
@@ -163,7 +173,7 @@ function reportError(err: unknown, io: Io, json: boolean): number {
   if (err instanceof NewsletterError) {
     const code = err.code === 'EUSAGE' ? ExitCode.USAGE : ExitCode.FAILED;
     if (json) {
-      io.out(JSON.stringify({ ok: false, error: { code: err.code, message: err.message, problems: err.problems, hint: err.hint } }, null, 2) + '\n');
+      io.out(jsonText({ ok: false, error: { code: err.code, message: err.message, problems: err.problems, hint: err.hint } }));
     } else {
       const lines = [`error: ${err.message}`, ...err.problems.map((p) => `  ${formatProblem(p)}`)];
       if (err.hint) lines.push(`  ${err.hint}`);
@@ -234,7 +244,7 @@ async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
 async function showStatus(issue: string, io: Io, json: boolean): Promise<number> {
   const st = (await sending()).sendStatus(issue, io.cwd);
   if (json) {
-    io.out(JSON.stringify({ ok: true, ...st, ledgerFile: path.relative(io.cwd, st.ledgerFile) }, null, 2) + '\n');
+    io.out(jsonText({ ok: true, ...st, ledgerFile: path.relative(io.cwd, st.ledgerFile) }));
     return ExitCode.OK;
   }
   const lines = [`${st.slug}:`];
@@ -255,7 +265,7 @@ async function doSendTest(issue: string, opts: Options, io: Io, json: boolean): 
   const to = opts.to?.split(',').map((a) => a.trim()).filter(Boolean);
   const r = await (await sending()).sendTest(issue, { root: io.cwd, env: io.env, to, rate: opts.rate, connections: opts.connections, signal: io.signal });
   const ok = r.result.sent.length === r.to.length;
-  if (json) io.out(JSON.stringify({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown }, null, 2) + '\n');
+  if (json) io.out(jsonText({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown }));
   else {
     io.out(`Test send of ${r.build.slug} (build ${r.build.hash.slice(0, 12)}) via ${r.smtp}: "[TEST] ${r.build.issue.subject}"\n`);
     for (const e of r.result.sent) io.out(`  sent    ${e}\n`);
@@ -295,7 +305,7 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
   if (json) {
     const res = report.result;
     io.out(
-      JSON.stringify(
+      jsonText(
         {
           ok: report.outstanding === 0 && !report.cancelled,
           dryRun: Boolean(opts.dryRun),
@@ -308,10 +318,8 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
           toSend: report.plan.todo.length,
           ...(res ? { sent: res.sent.length, failed: res.failed, unknown: [...res.unknown, ...report.plan.unknownKept], unsent: res.unsent.length, paused: res.paused, interrupted: res.interrupted } : {}),
           outstanding: report.outstanding,
-        },
-        null,
-        2,
-      ) + '\n',
+        }
+      ),
     );
   } else if (opts.dryRun) {
     io.out(planText(report.plan, opts.list) + '\nDry run: nothing was sent. Without --dry-run, these recipients would be sent the email now.\n');
@@ -344,7 +352,7 @@ async function runNew(argv: string[], io: Io): Promise<number> {
       const { ensureSchemaJson } = await import('./issue/schema-file.js');
       const r = await newIssue({ root: io.cwd, slug, from: opts.from });
       await ensureSchemaJson(path.dirname(r.file));
-      if (json) io.out(JSON.stringify({ ok: true, file: r.shown, assets: r.assets, from: r.from, kept: r.kept, emptied: r.emptied }, null, 2) + '\n');
+      if (json) io.out(jsonText({ ok: true, file: r.shown, assets: r.assets, from: r.from, kept: r.kept, emptied: r.emptied }));
       else {
         io.out(`Wrote ${r.shown}${r.from ? ` from ${r.from}` : ' from the starter'}\n`);
         if (r.kept.length) io.out(`  kept:    ${r.kept.join(', ')}\n`);
@@ -427,7 +435,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
       if (blocked) exitCode = ExitCode.FAILED;
       if (json) {
         io.out(
-          JSON.stringify(
+          jsonText(
             {
               ok: true,
               slug: result.slug,
@@ -447,10 +455,8 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
               },
               assets: result.assets.map((a) => ({ src: a.src, file: path.relative(io.cwd, path.join(result.dir, 'assets', a.name)), url: a.url, bytes: a.content.length, width: a.width, height: a.height })),
               ...(result.screenshots ? { screenshots: Object.fromEntries(Object.entries(result.screenshots).map(([k, f]) => [k, path.relative(io.cwd, f)])) } : {}),
-            },
-            null,
-            2,
-          ) + '\n',
+            }
+          ),
         );
       } else {
         io.out(summary(result, io.cwd));

@@ -176,6 +176,15 @@ describe('bounded work', () => {
     expect(json.error.problems[0]!.message).toMatch(/aliases/);
   });
 
+  it('--json escapes C1 controls and bidi characters quoted from the file, and is still valid JSON', async () => {
+    const { project } = await projectWith((y) => y.replace('\nsections:\n', '\n"z\\u0085\\u202e": 1\nsections:\n'));
+    const r = await runCli(['july-2025', '--json'], project);
+    expect(r.code).toBe(1);
+    expect(r.out).not.toMatch(/[\u0080-\u009f\u202e]/);
+    const json = JSON.parse(r.out) as { error: { problems: { path: string }[] } };
+    expect(json.error.problems.map((p) => p.path)).toContain('z\u0085\u202e');
+  });
+
   it('reports an alias inside its own anchor at its line (it used to overflow the stack)', async () => {
     const { project } = await projectWith(() => 'title: &a [*a]\n');
     const err = await rejection(buildIssue('july-2025', { root: project }));
@@ -213,6 +222,8 @@ describe('headers folded', () => {
     const eml = await readFile(build.files.eml);
     expect(Math.max(...headerLines(eml).map((l) => l.length))).toBeLessThanOrEqual(78);
     expect((await simpleParser(eml)).subject).toBe(subject);
+    // Every line of the file ends CRLF, as RFC 5322 asks (the quoted-printable text part had bare LFs).
+    expect(eml.toString('latin1').match(/(?<!\r)\n/g)).toBeNull();
 
   });
 

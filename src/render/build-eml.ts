@@ -46,5 +46,7 @@ export async function buildEml(config: Config, input: EmlInput): Promise<Buffer>
     headers: input.headers,
     textEncoding: 'quoted-printable',
   });
-  return composer.compile().build();
+  // RFC 5322 ends every line with CRLF; nodemailer's quoted-printable text part has bare LFs.
+  const eml = await composer.compile().build();
+  return Buffer.from(eml.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
 }
