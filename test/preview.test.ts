@@ -511,6 +511,32 @@ describe('the preview server', () => {
     expect((await fetch(server.url + 'email.html')).status).toBe(200);
   });
 
+  it('meets a 25 MB save and 10,000 broken sections with a short error, and keeps answering (issue 10)', async () => {
+    const { server, issueFile } = await start();
+    const good = await readFile(issueFile, 'utf8');
+    // 25 MB: refused by its size before it is read as YAML (it used to take two minutes and 2 GB).
+    let failed = nextEvent(server, (e) => e.type === 'failed', 120_000);
+    await atomicSave(issueFile, good + `# ${'x'.repeat(98)}\n`.repeat(250_000));
+    let error = ((await failed) as Extract<PreviewEvent, { type: 'failed' }>).error as NewsletterError;
+    expect(error.code).toBe('EISSUE_INVALID');
+    expect(error.message).toMatch(/25\.\d MB, over the 1 MB/);
+    expect((await rawGet(server.url + 'state.json')).status).toBe(200);
+
+    // 10,000 broken sections (under 1 MB): refused by their number, one problem, not 400,000 lines.
+    failed = nextEvent(server, (e) => e.type === 'failed', 120_000);
+    await atomicSave(issueFile, good.split('\nsections:\n')[0] + '\nsections:\n' + '  - kind: notice\n    headin: x\n'.repeat(10_000));
+    error = ((await failed) as Extract<PreviewEvent, { type: 'failed' }>).error as NewsletterError;
+    expect(error.problems).toHaveLength(1);
+    expect(error.problems[0]!.message).toMatch(/has 10000 sections; an issue may have at most 200/);
+    const state = (await (await fetch(server.url + 'state.json')).json()) as { ok: boolean; error: { text: string } };
+    expect(state.ok).toBe(false);
+
+    const built = nextEvent(server, (e) => e.type === 'built', 120_000);
+    await atomicSave(issueFile, good);
+    await built;
+    expect((await rawGet(server.url + 'email.html')).status).toBe(200);
+  });
+
   it('refuses a missing issue, a wrong issue name and a port in use, leaving nothing open', async () => {
     const watchersBefore = handles('FSEventWrap');
     const serversBefore = handles('TCPServerWrap');
