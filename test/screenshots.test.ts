@@ -109,6 +109,7 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
 
   it('writes the three PNGs into dist/july-2025/ beside the build, and no temporary files', async () => {
     expect((await readdir(result.dir)).sort()).toEqual([
+      '.build-issue',
       ...result.invites,
       'email.eml',
       'email.html',
