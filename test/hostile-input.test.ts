@@ -128,15 +128,18 @@ describe('clean text in, clean text out', () => {
     expect(r.err).toContain('"- item\\n- item');
   });
 
-  it('warns of bidi overrides and zero-width characters in the subject and preheader, at their lines, but not of an emoji', async () => {
+  it('warns of bidi overrides and zero-width characters in the subject, preheader and sender name, at their lines, but not of an emoji', async () => {
     const { project, text } = await projectWith((y) =>
       replaceOnce(replaceOnce(y, 'subject: "July 2025: LASOB', 'subject: "July 2025: \u202eBOSAL\u202c LASOB'), 'preheader: "Child First', 'preheader: "👩‍💻 Child\u200bFirst'),
     );
+    const config = path.join(project, 'newsletter.config.yaml');
+    await writeFile(config, (await readFile(config, 'utf8')).replace(/^(  name: )(.*)$/m, '$1"$2 \\u2067Team\\u2069"'));
     const result = await buildIssue('july-2025', { root: project, write: false });
     const hidden = result.report.findings.filter((f) => f.message.includes('invisible characters'));
-    expect(hidden.map((f) => [f.severity, f.where?.line, f.message.match(/U\+[0-9A-F]{4}/g)])).toEqual([
+    expect(hidden.map((f) => [f.severity, f.where?.line ?? f.where?.path, f.message.match(/U\+[0-9A-F]{4}/g)])).toEqual([
       ['warning', lineOf(text, 'subject:'), ['U+202E', 'U+202C']],
       ['warning', lineOf(text, 'preheader:'), ['U+200B']],
+      ['warning', 'sender.name', ['U+2067', 'U+2069']],
     ]);
   });
 });
