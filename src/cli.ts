@@ -28,8 +28,15 @@ export interface Io {
   ask?: (question: string) => Promise<string>;
   /** Whether stderr is a terminal (progress bar) or not (plain progress lines). */
   tty?: boolean;
-  /** Aborted on Ctrl-C: a send stops taking recipients and finishes those in flight. */
+  /** Aborted on Ctrl-C, SIGTERM or SIGHUP: a send stops taking recipients and finishes those in flight. */
   signal?: AbortSignal;
+  /**
+   * Called by a command that stops gracefully when `signal` is aborted (a send, the preview),
+   * so the first signal waits for it; any other command is stopped at once.
+   */
+  graceful?: (kind: 'send' | 'watch') => void;
+  /** The signal that aborted `signal` ("SIGINT", "SIGTERM", "SIGHUP"), for the summary. */
+  stoppedBy?: () => string | undefined;
 }
 
 const defaultIo: Io = {
@@ -120,7 +127,13 @@ function planText(plan: SendPlan, listFile: string): string {
   return lines.join('\n') + '\n';
 }
 
-function sendSummary(r: SendReport): string {
+/** How the user stopped it, in their words: Ctrl-C for SIGINT. */
+const stopName = (io: Io) => {
+  const sig = io.stoppedBy?.();
+  return !sig || sig === 'SIGINT' ? 'Ctrl-C' : sig;
+};
+
+function sendSummary(r: SendReport, io: Io): string {
   const res = r.result!;
   const lines = [
     '',
@@ -130,7 +143,7 @@ function sendSummary(r: SendReport): string {
   if (res.failed.length > 20) lines.push(`  ... and ${res.failed.length - 20} more failed (see --status)`);
   for (const u of [...res.unknown, ...r.plan.unknownKept]) lines.push(`  unknown ${u}: the connection dropped before the server answered; it may or may not have arrived (not re-sent unless --resend-unknown)`);
   if (res.paused) lines.push('', `The send paused itself: ${res.paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
-  else if (res.interrupted) lines.push('', 'Stopped by Ctrl-C after the messages in flight. Run the same command to resume: nobody is sent twice.');
+  else if (res.interrupted) lines.push('', `Stopped by ${stopName(io)} after the messages in flight, which are recorded. Run the same command to resume: nobody is sent twice.`);
   else if (res.unsent.length) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
   return lines.join('\n') + '\n';
 }
@@ -214,6 +227,7 @@ interface Options {
 
 /** --watch: the preview server until Ctrl-C. Prints each rebuild (or its error) as it happens. */
 async function doWatch(issue: string, opts: Options, io: Io): Promise<number> {
+  io.graceful?.('watch');
   const { startPreview, formatError } = await import('./preview/server.js');
   const server = await startPreview({
     root: io.cwd,
@@ -262,6 +276,7 @@ async function showStatus(issue: string, io: Io, json: boolean): Promise<number>
 }
 
 async function doSendTest(issue: string, opts: Options, io: Io, json: boolean): Promise<number> {
+  io.graceful?.('send');
   const to = opts.to?.split(',').map((a) => a.trim()).filter(Boolean);
   const r = await (await sending()).sendTest(issue, { root: io.cwd, env: io.env, to, rate: opts.rate, connections: opts.connections, signal: io.signal });
   const ok = r.result.sent.length === r.to.length;
@@ -279,6 +294,7 @@ async function doSendTest(issue: string, opts: Options, io: Io, json: boolean): 
 
 async function doSend(issue: string, opts: Options, io: Io, json: boolean): Promise<number> {
   if (!opts.list) throw usage('--send needs --list <file.csv>: the circulation list to send to');
+  io.graceful?.('send');
   if (!opts.yes && !opts.dryRun && !io.ask) {
     throw usage('--send asks for confirmation, and there is no terminal to ask on', 'Run it in a terminal, or add --yes (for scripts).');
   }
@@ -327,7 +343,7 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
     io.err('Cancelled: nothing was sent.\n');
   } else {
     if (io.tty) io.err('\n');
-    io.out(sendSummary(report));
+    io.out(sendSummary(report, io));
   }
   if (opts.dryRun) return ExitCode.OK;
   return report.cancelled || report.outstanding > 0 ? ExitCode.FAILED : ExitCode.OK;
@@ -483,17 +499,29 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
   return exitCode;
 }
 
+/** The signals that stop a run, with their numbers (exit code 128 + n, as shells report them). */
+const STOP_SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
+
 /** Entry point for bin/build-issue.js. */
 export async function main(): Promise<void> {
-  // Ctrl-C once: finish the messages in flight and stop (the ledger is written as we go).
-  // Twice: stop at once; the ledger still lets the next run resume without duplicates.
+  // Ctrl-C, SIGTERM (systemctl stop, docker stop, timeout) or SIGHUP (the terminal closed),
+  // once, during a send: stop taking recipients, settle and record the messages in flight,
+  // release the lock, print the summary, exit 128 + the signal's number. Twice: stop at
+  // once; every record written so far is in the ledger, so the next run resumes without
+  // duplicates. Any other command (a build) stops at once: its output is written whole or not at all.
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
+  let graceful: 'send' | 'watch' | undefined;
+  let stoppedBy: StopSignal | undefined;
+  const onSignal = (name: StopSignal) => {
+    if (!graceful || controller.signal.aborted) process.exit(128 + STOP_SIGNALS[name]);
+    stoppedBy = name;
     controller.abort();
-    process.stderr.write('\nStopping: a send finishes the messages in flight first (Ctrl-C again to stop at once)...\n');
+    const how = name === 'SIGINT' ? 'Ctrl-C' : name;
+    if (graceful === 'send') process.stderr.write(`\nStopping (${how}): finishing and recording the messages in flight (${how === 'Ctrl-C' ? 'Ctrl-C' : 'the same signal'} again stops at once)...\n`);
   };
-  process.on('SIGINT', onSigint);
+  const handlers = Object.keys(STOP_SIGNALS).map((name) => [name, () => onSignal(name as StopSignal)] as const);
+  for (const [name, handler] of handlers) process.on(name, handler);
   // Output piped into `head` and the like: stop quietly when the reader goes away.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -502,8 +530,15 @@ export async function main(): Promise<void> {
     });
   }
   try {
-    process.exitCode = await run(process.argv.slice(2), { ...defaultIo, signal: controller.signal });
+    const code = await run(process.argv.slice(2), {
+      ...defaultIo,
+      signal: controller.signal,
+      graceful: (kind) => (graceful = kind),
+      stoppedBy: () => stoppedBy,
+    });
+    // A send stopped by a signal says so in its exit code, as a process killed by it would.
+    process.exitCode = graceful === 'send' && stoppedBy ? 128 + STOP_SIGNALS[stoppedBy] : code;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const [name, handler] of handlers) process.off(name, handler);
   }
 }

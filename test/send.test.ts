@@ -416,12 +416,66 @@ describe('interruptions', () => {
     await until(() => s.messages.length >= 2 + 15);
     first.kill('SIGINT');
     const code = await new Promise((r) => first.on('exit', r));
-    expect(code).toBe(1);
+    expect(code).toBe(130);
     expect(stdout).toMatch(/Stopped by Ctrl-C after the messages in flight/);
     expect(stdout).toMatch(/0 unknown/);
     const second = await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s));
     expect(second.code, second.out).toBe(0);
     for (const e of emails) expect(s.deliveredTo(e), e).toBe(1);
+  });
+
+  for (const [signal, exit, who] of [['SIGTERM', 143, 'systemctl stop, docker stop, timeout'], ['SIGHUP', 129, 'the terminal closed']] as const) {
+    it(`${signal} (${who}) stops like Ctrl-C: in-flight messages recorded, lock released, exit ${exit}`, async () => {
+      const s = await sink();
+      const project = await sendProject();
+      await testSend(project, s);
+      const emails = addresses(80);
+      const list = await writeList(project, emails);
+      const first = child(project, ['--send', '--list', list, '--yes', '--rate', '30'], s);
+      let stdout = '';
+      let stderr = '';
+      first.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      first.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      await until(() => s.messages.length >= 2 + 15);
+      first.kill(signal);
+      const code = await new Promise((r) => first.on('exit', r));
+      expect(code, stderr).toBe(exit);
+      expect(stderr).toContain(`Stopping (${signal})`);
+      expect(stdout).toMatch(new RegExp(`Stopped by ${signal} after the messages in flight`));
+      expect(stdout).toMatch(/ 0 unknown/);
+      expect(existsSync(path.join(project, 'sends/july-2025/send.lock'))).toBe(false);
+      // Everything the server accepted is in the ledger as sent: the summary equals the ledger.
+      const ledger = readLedger(path.join(project, 'sends/july-2025/ledger.jsonl'));
+      const received = s.messages.slice(2).map((m) => m.to[0]!);
+      expect([...ledger.recipients.values()].filter((r) => r.state === 'sent').map((r) => r.email).sort()).toEqual([...received].sort());
+      expect(stdout).toContain(`${received.length} sent now`);
+      const second = await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s));
+      expect(second.code, second.out).toBe(0);
+      for (const e of emails) expect(s.deliveredTo(e), e).toBe(1);
+    });
+  }
+
+  it('a second SIGTERM stops at once; the resume sends nobody twice and names any unknown', async () => {
+    const s = await sink();
+    const project = await sendProject();
+    await testSend(project, s);
+    const emails = addresses(80);
+    const list = await writeList(project, emails);
+    const first = child(project, ['--send', '--list', list, '--yes', '--rate', '30'], s);
+    let stderr = '';
+    first.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await until(() => s.messages.length >= 2 + 15);
+    first.kill('SIGTERM');
+    await until(() => stderr.includes('Stopping (SIGTERM)'));
+    first.kill('SIGTERM');
+    expect(await new Promise((r) => first.on('exit', r))).toBe(143);
+    const second = await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s));
+    const unknown = [...second.out.matchAll(/unknown (\S+@example\.org):/g)].map((m) => m[1]!);
+    expect(second.code).toBe(unknown.length ? 1 : 0);
+    for (const e of emails) {
+      if (unknown.includes(e)) expect(s.deliveredTo(e), e).toBeLessThanOrEqual(1);
+      else expect(s.deliveredTo(e), e).toBe(1);
+    }
   });
 
   it('a lock held by a running send refuses a second one; a lock left by a dead process is taken over', async () => {
