@@ -135,14 +135,17 @@ const stopName = (io: Io) => {
 
 function sendSummary(r: SendReport, io: Io): string {
   const res = r.result!;
+  const kept = r.plan.unknownKept.length;
+  // A pause with nobody left to send is the end of the send, not a pause.
+  const paused = res.paused && res.unsent.length > 0 ? res.paused : undefined;
   const lines = [
     '',
-    `${res.paused ? 'Paused' : res.interrupted ? 'Stopped' : 'Done'}: ${res.sent.length} sent now (${r.plan.alreadySent} earlier), ${res.failed.length} failed, ${res.unknown.length} unknown, ${res.unsent.length} not sent yet, in ${(res.elapsedMs / 1000).toFixed(1)} s`,
+    `${paused ? 'Paused' : res.interrupted ? 'Stopped' : 'Done'}: ${res.sent.length} sent now (${r.plan.alreadySent} earlier), ${res.failed.length} failed, ${res.unknown.length + kept} unknown${kept ? ` (${kept} from an earlier run)` : ''}, ${res.unsent.length} not sent yet, in ${(res.elapsedMs / 1000).toFixed(1)} s`,
   ];
   for (const f of res.failed.slice(0, 20)) lines.push(`  failed  ${f.email}: ${f.response}${f.temporary ? ' (temporary: --retry-failed tries again)' : ''}`);
   if (res.failed.length > 20) lines.push(`  ... and ${res.failed.length - 20} more failed (see --status)`);
   for (const u of [...res.unknown, ...r.plan.unknownKept]) lines.push(`  unknown ${u}: the connection dropped before the server answered; it may or may not have arrived (not re-sent unless --resend-unknown)`);
-  if (res.paused) lines.push('', `The send paused itself: ${res.paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
+  if (paused) lines.push('', `The send paused itself: ${paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
   else if (res.interrupted) lines.push('', `Stopped by ${stopName(io)} after the messages in flight, which are recorded. Run the same command to resume: nobody is sent twice.`);
   else if (res.unsent.length) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
   return lines.join('\n') + '\n';
@@ -268,7 +271,7 @@ async function showStatus(issue: string, io: Io, json: boolean): Promise<number>
     const state = st.last === 'end' ? 'finished' : st.last === 'paused' ? 'paused (run the same --send command to resume)' : 'stopped or running (run the same --send command to resume)';
     lines.push(`  send       started ${st.started}, build ${st.hash?.slice(0, 12)}, ${state}`);
     lines.push(`  sent       ${st.sent}`, `  failed     ${st.failed.length}`, `  unknown    ${st.unknown.length}`);
-    for (const f of st.failed.slice(0, 20)) lines.push(`    failed  ${f.email}: ${f.response}`);
+    for (const f of st.failed) lines.push(`    failed  ${f.email}: ${f.response}`);
     for (const u of st.unknown) lines.push(`    unknown ${u}`);
   }
   io.out(lines.join('\n') + '\n');

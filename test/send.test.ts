@@ -395,6 +395,8 @@ describe('interruptions', () => {
     const second = await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s));
     const unknown = [...second.out.matchAll(/unknown (\S+@example\.org):/g)].map((m) => m[1]!);
     expect(unknown.length).toBeLessThanOrEqual(2); // at most one in flight per connection
+    // The summary's count is the number of addresses it names (it said "0 unknown" above them).
+    expect(Number(/, (\d+) unknown/.exec(second.out)![1])).toBe(unknown.length);
     expect(second.code).toBe(unknown.length ? 1 : 0);
     const log = (await readFile(s.logFile!, 'utf8')).trim().split('\n').map((l) => l.split(' ')[1]!);
     for (const e of emails) {
