@@ -69,7 +69,7 @@ export interface BuildOptions {
    * Chromium, and add the browser's rendering checks to the report. Needs `write`.
    */
   screenshots?: boolean;
-  /** Where CHROMIUM_PATH is read, for screenshots. @default process.env */
+  /** Where CHROMIUM_PATH is read, for screenshots, else from `<root>/.env` (the environment wins). @default process.env */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -285,7 +285,10 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     try {
       // Local images go in as data: addresses: they show before they are uploaded, and nothing leaves the machine.
       const shown = replaceAssetUrls(html, assets.values(), (a) => `data:${a.contentType};base64,${a.content.toString('base64')}`);
-      const shots = await takeScreenshots(shown, dir, { env: options.env });
+      // CHROMIUM_PATH from the environment, else .env: read only when a browser is wanted.
+      const { readEnv } = await import('./env-file.js');
+      const { env } = await readEnv(root, options.env);
+      const shots = await takeScreenshots(shown, dir, { env });
       screenshots = shots.files;
       addFindings(report, shots.findings);
       await replaceFile(files.report, reportJson());

@@ -88,6 +88,18 @@ function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
 }
 
+/**
+ * The environment with the project's .env merged under it (read once, by the library's
+ * readEnv), for the commands that use its variables; its warnings (a .env other users
+ * can read) go to stderr.
+ */
+async function projectEnv(io: Io): Promise<NodeJS.ProcessEnv> {
+  const { readEnv } = await import('./env-file.js');
+  const view = await readEnv(io.cwd, io.env);
+  for (const w of view.warnings) io.err(`warning: ${w}\n`);
+  return view.env;
+}
+
 /** One line of progress: sent, failed, remaining, rate, time left. */
 function progressLine(p: Progress): string {
   const left = p.rate > 0 ? Math.round(p.remaining / p.rate) : 0;
@@ -281,7 +293,7 @@ async function showStatus(issue: string, io: Io, json: boolean): Promise<number>
 async function doSendTest(issue: string, opts: Options, io: Io, json: boolean): Promise<number> {
   io.graceful?.('send');
   const to = opts.to?.split(',').map((a) => a.trim()).filter(Boolean);
-  const r = await (await sending()).sendTest(issue, { root: io.cwd, env: io.env, to, rate: opts.rate, connections: opts.connections, signal: io.signal });
+  const r = await (await sending()).sendTest(issue, { root: io.cwd, env: await projectEnv(io), to, rate: opts.rate, connections: opts.connections, signal: io.signal });
   const ok = r.result.sent.length === r.to.length;
   if (json) io.out(jsonText({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown }));
   else {
@@ -303,7 +315,7 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
   }
   const report = await (await sending()).sendIssue(issue, {
     root: io.cwd,
-    env: io.env,
+    env: await projectEnv(io),
     listFile: opts.list,
     dryRun: opts.dryRun,
     retryFailed: opts.retryFailed,
@@ -448,7 +460,7 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
         extraRules: extra.rules,
         checkNotes: extra.notes,
         screenshots: opts.screenshots,
-        env: io.env,
+        env: opts.screenshots ? await projectEnv(io) : io.env,
       });
       const blocked = result.report.counts.error > 0 && !opts.allowErrors;
       if (blocked) exitCode = ExitCode.FAILED;

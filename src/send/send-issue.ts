@@ -17,6 +17,7 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildIssue, resolveIssueFile, type BuildOptions, type BuildResult } from '../build-issue.js';
+import { readEnv } from '../env-file.js';
 import { NewsletterError } from '../errors.js';
 import { formatWhere } from '../check/index.js';
 import { readLedger, Ledger, now } from './ledger.js';
@@ -29,6 +30,11 @@ import { smtpSettings, type SmtpSettings } from './smtp-settings.js';
 export interface SendCommon {
   /** The project folder. @default process.cwd() */
   root?: string;
+  /**
+   * The environment: SMTP_URL and DKIM_PRIVATE_KEY are read from it, else from `<root>/.env`
+   * (it wins variable by variable). May be the `env` of readEnv's view, as the CLI passes it.
+   * @default process.env
+   */
   env?: NodeJS.ProcessEnv;
   /** Build options passed through (outDir, extra check rules...). */
   build?: BuildOptions;
@@ -96,11 +102,13 @@ export interface TestSendResult {
 /** Send the built issue to the editors (or `to`), subject marked [TEST]; record its hash when all arrived. */
 export async function sendTest(issueArg: string, options: SendCommon & { to?: string[] } = {}): Promise<TestSendResult> {
   const root = path.resolve(options.root ?? process.cwd());
-  const smtp = await smtpSettings(root, options.env);
+  // .env read once, under the real environment: SMTP_URL and DKIM_PRIVATE_KEY both come from this view.
+  const { env } = await readEnv(root, options.env);
+  const smtp = await smtpSettings(root, env);
   const build = await buildFor(issueArg, root, options);
   const to = options.to?.length ? options.to : build.config.editors;
   // Local images go inline (CID): the editors see them before the assets are uploaded.
-  const message = await prepareMessage(build, build.config, { root, env: options.env, subjectPrefix: '[TEST] ', inlineImages: build.assets });
+  const message = await prepareMessage(build, build.config, { root, env, subjectPrefix: '[TEST] ', inlineImages: build.assets });
   const result = await runSend({
     ...engineSettings(build, options),
     smtp,
@@ -185,7 +193,9 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
     shownAs: options.listFile,
     suppressionFile: build.config.suppressionFile ? path.resolve(root, build.config.suppressionFile) : undefined,
   });
-  const smtp = options.dryRun ? await smtpSettings(root, options.env).catch(() => undefined) : await smtpSettings(root, options.env);
+  // .env read once, under the real environment: SMTP_URL and DKIM_PRIVATE_KEY both come from this view.
+  const { env } = await readEnv(root, options.env);
+  const smtp = options.dryRun ? await smtpSettings(root, env).catch(() => undefined) : await smtpSettings(root, env);
 
   // 4. Lock and ledger
   const release = options.dryRun ? () => {} : takeLock(dir, slug);
@@ -222,7 +232,7 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
     const ledger = new Ledger(ledgerFile);
     try {
       ledger.append({ t: 'start', at: now(), hash: build.hash, subject: build.issue.subject, recipients: todo.length, pid: process.pid, ...(skipTestGate && !testSent ? { skipTestGate: true } : {}) });
-      const message = await prepareMessage(build, build.config, { root, env: options.env });
+      const message = await prepareMessage(build, build.config, { root, env });
       const result = await runSend({ ...engineSettings(build, options), smtp: smtp!, message, recipients: todo, ledger, signal: options.signal, onProgress: options.onProgress, timeouts: options.timeouts });
       ledger.append({ t: 'end', at: now(), sent: result.sent.length, failed: result.failed.length, unknown: result.unknown.length, unsent: result.unsent.length });
       const outstanding = result.failed.length + result.unknown.length + result.unsent.length + unknownKept.length + failedKept;

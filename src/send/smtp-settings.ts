@@ -4,10 +4,8 @@
  * file, never printed (messages show the form `redactUrl` builds from the parsed parts,
  * or nothing of the URL), never written to dist/ or the ledger.
  */
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import path from 'node:path';
-import { parseEnv } from 'node:util';
+import { readEnv } from '../env-file.js';
 import { NewsletterError } from '../errors.js';
 
 export interface SmtpSettings {
@@ -169,28 +167,18 @@ export function parseSmtpUrl(raw: string, source?: string): SmtpSettings {
 }
 
 /**
- * SMTP_URL from `env`, or from `<root>/.env` when the environment does not set it.
- * The .env file is read, never loaded into process.env, so nothing else sees it.
+ * SMTP_URL from `env`, or from `<root>/.env` when the environment does not set it (see
+ * readEnv: the file is read, never loaded into process.env, so nothing else sees it).
+ * `env` may be the merged view readEnv returned: the file is then not read again, and the
+ * message still says where SMTP_URL came from.
  */
 export async function smtpSettings(root: string, env: NodeJS.ProcessEnv = process.env): Promise<SmtpSettings> {
-  let raw = env.SMTP_URL;
-  let from = 'the environment';
-  if (!raw) {
-    const file = path.join(root, '.env');
-    const text = await readFile(file, 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      raw = parseEnv(text).SMTP_URL;
-      // The last assignment is the one that counts: point at its line.
-      const lines = text.split(/\r\n|\n|\r/);
-      let line = lines.length - 1;
-      while (line >= 0 && !/^\s*(?:export\s+)?SMTP_URL\s*=/.test(lines[line]!)) line--;
-      from = line >= 0 ? `.env, line ${line + 1}` : '.env';
-    }
-  }
+  const view = await readEnv(root, env);
+  const raw = view.env.SMTP_URL;
   if (!raw) {
     throw new NewsletterError('ESMTP_CONFIG', 'SMTP_URL is not set: there is no mail server to send through', {
       hint: 'Put SMTP_URL=smtps://user:password@smtp.example.org:465 in a .env file in the project folder (it is git-ignored), or set it in the environment.',
     });
   }
-  return parseSmtpUrl(raw, from);
+  return parseSmtpUrl(raw, view.sourceOf('SMTP_URL'));
 }
