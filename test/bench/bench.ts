@@ -12,6 +12,8 @@
  *  5. Preview: save-to-reload latency of --watch (test/bench/preview-bench.ts).
  *  6. Sending (test/bench/send-bench.ts): our sender against Postfix's smtp-source
  *     into smtp-sink, paired; 7. peak memory for 100,000 recipients.
+ *  6b. DKIM on against off (test/bench/dkim-bench.ts): July to 1,000 recipients
+ *     through test/smtp-sink.ts, paired; BENCH_DKIM_MESSAGES, BENCH_DKIM_PAIRS (5).
  *
  * Figures only: nothing here passes or fails, and no test asserts on time.
  * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20); BENCH_SEND=0 skips
@@ -28,6 +30,7 @@ import { PNG } from 'pngjs';
 import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
 import { prepareMessage } from '../../src/send/message.js';
 import { median, sendBenchmarks } from './send-bench.js';
+import { dkimBenchmark } from './dkim-bench.js';
 import { previewBenchmark } from './preview-bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -143,6 +146,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_SEND !== '0') {
     const message = await prepareMessage(built, built.config, { root });
     await sendBenchmarks(root, message.size);
+    // 6b. DKIM on against off, through test/smtp-sink.ts (test/bench/dkim-bench.ts).
+    await dkimBenchmark();
   }
 }
 
