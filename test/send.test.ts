@@ -315,7 +315,7 @@ describe('message headers', () => {
     expect(dkim).toContain('s=news2025');
     const signed = /(?:^|;)h=([^;]+)/.exec(dkim!)![1]!.toLowerCase().split(':');
     expect(signed).toEqual(expect.arrayContaining(['from', 'to', 'subject', 'list-unsubscribe', 'list-unsubscribe-post']));
-    // The message still arrives whole (the DKIM path skips the pre-stuffed fast path).
+    // The message still arrives whole (signed copies are pre-stuffed too: DKIM signs the plain form, the DATA form is made after).
     const mail = await s.parse(0);
     expect(mail.text).toContain('Dear colleagues,');
   });
