@@ -18,7 +18,8 @@ import { Readable } from 'node:stream';
 import { hostname } from 'node:os';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { Recipient } from './list.js';
-import { now, type Ledger } from './ledger.js';
+import { NewsletterError } from '../errors.js';
+import { now, shownLedger, type AppendResult, type Ledger, type LedgerFailure } from './ledger.js';
 import type { PreparedMessage } from './message.js';
 import type { SmtpSettings } from './smtp-settings.js';
 
@@ -62,6 +63,10 @@ export interface EngineResult {
   unsent: string[];
   /** Why the send paused itself, if it did. */
   paused?: string;
+  /** The ledger could not be written (a full disk...): the send stopped before any further body went. */
+  ledgerFailure?: LedgerFailure & { file: string };
+  /** Damage in the ledger set aside when it was opened (a torn last line...), for the user. */
+  warnings: string[];
   interrupted: boolean;
   elapsedMs: number;
 }
@@ -74,6 +79,8 @@ interface Job {
 
 type Outcome =
   | { kind: 'sent'; response: string; queueId?: string }
+  /** The ledger failed before this body could go: it never left (no final dot: the server discards the transaction). */
+  | { kind: 'withheld'; recorded: AppendResult }
   | { kind: 'failed'; code?: number; response: string; temporary: boolean; connectionLost: boolean; bodyStarted: boolean }
   | { kind: 'unknown'; response: string };
 
@@ -168,21 +175,33 @@ function connect(o: EngineOptions): Promise<Connection> {
 function sendOne(conn: SMTPConnection, o: EngineOptions, r: Recipient, chunks: Buffer[]): Promise<Outcome> {
   return new Promise((resolve) => {
     let bodyStarted = false;
+    let withheld: AppendResult | undefined;
     const body = new Readable({
       read() {
         if (bodyStarted) return;
         bodyStarted = true;
-        // The server has said 354: record that this message is going, on disk, before it goes.
+        // The server has said 354: record that this message is going, whole and on disk, before it goes.
         const go = () => {
           for (const chunk of chunks) this.push(chunk);
           this.push(null);
         };
-        if (!o.ledger) return go();
-        o.ledger.append({ t: 'data', email: r.email, at: now() });
-        void o.ledger.flushed().then(go);
+        // The ledger failed: this body must not go. Fail the stream (never end it: an ended
+        // stream gets the final dot); the caller closes the connection mid-DATA.
+        const withhold = (recorded: AppendResult) => {
+          withheld = recorded;
+          this.destroy(new Error('not sent: the ledger could not record it'));
+        };
+        const ledger = o.ledger;
+        if (!ledger) return go();
+        if (ledger.failure) return withhold('absent');
+        const recorded = ledger.append({ t: 'data', email: r.email, at: now() });
+        if (recorded !== 'written' || ledger.failure) return withhold(recorded);
+        // Group commit: this waits for the one fdatasync that covers this record (and the others queued with it).
+        void ledger.flushed().then((ok) => (ok && !ledger.failure ? go() : withhold('written')));
       },
     });
     conn.send({ from: o.message.from, to: [r.email] }, body, (err, info) => {
+      if (withheld) return resolve({ kind: 'withheld', recorded: withheld });
       if (!err) {
         const response = String(info?.response ?? '250');
         return resolve({ kind: 'sent', response, queueId: queueIdOf(response) });
@@ -202,7 +221,9 @@ function sendOne(conn: SMTPConnection, o: EngineOptions, r: Recipient, chunks: B
 /** Send `recipients` and record each outcome. Never throws for an SMTP failure: it reports it. */
 export async function runSend(o: EngineOptions): Promise<EngineResult> {
   const started = performance.now();
-  const result: EngineResult = { sent: [], failed: [], unknown: [], unsent: [], interrupted: false, elapsedMs: 0 };
+  const result: EngineResult = { sent: [], failed: [], unknown: [], unsent: [], interrupted: false, elapsedMs: 0, warnings: [...(o.ledger?.warnings ?? [])] };
+  /** Taken, but not sent: the ledger failed first (no record of them, or a "withheld" one). */
+  const withheldUnsent: string[] = [];
   // Jobs are made as they are taken (an index, not 100,000 queued objects).
   let next = 0;
   const total = o.recipients.length;
@@ -245,12 +266,21 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
     return retries.length || inFlight ? 'wait' : undefined;
   };
 
+  // Write an outcome; false when the ledger has one and could not take it (then the earlier records stand).
+  const write = (r: Parameters<Ledger['append']>[0]) => !o.ledger || o.ledger.append(r) === 'written';
+
   const settle = (job: Job, out: Outcome) => {
     const email = job.r.email;
-    if (out.kind === 'sent') {
-      o.ledger?.append({ t: 'sent', email, at: now(), response: out.response, queueId: out.queueId });
-      result.sent.push(email);
-      record(true);
+    const bodyStarted = out.kind === 'failed' ? out.bodyStarted : true;
+    if (out.kind === 'withheld') {
+      // Its "data" record (if written) is cancelled by a "withheld" one; failing that, it reads as unknown.
+      if (out.recorded === 'absent' || (out.recorded === 'written' && write({ t: 'withheld', email, at: now(), reason: 'the ledger could not be written' }))) withheldUnsent.push(email);
+      else result.unknown.push(email);
+    } else if (out.kind === 'sent') {
+      if (write({ t: 'sent', email, at: now(), response: out.response, queueId: out.queueId })) {
+        result.sent.push(email);
+        record(true);
+      } else result.unknown.push(email); // accepted, but the ledger only says "about to send": unknown, as a resume will read it
     } else if (out.kind === 'unknown') {
       // The "data" record already in the ledger says so; nothing more is known.
       result.unknown.push(email);
@@ -258,20 +288,21 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
     } else if (out.temporary && job.attempt < o.maxRetries) {
       job.attempt++;
       job.notBefore = Date.now() + o.retryBaseMs * 2 ** (job.attempt - 1);
-      o.ledger?.append({ t: 'retry', email, at: now(), code: out.code, response: out.response, attempt: job.attempt });
-      retries.push(job);
-    } else {
-      o.ledger?.append({ t: 'failed', email, at: now(), code: out.code, response: out.response, temporary: out.temporary });
+      if (write({ t: 'retry', email, at: now(), code: out.code, response: out.response, attempt: job.attempt })) retries.push(job);
+      else if (bodyStarted) result.unknown.push(email);
+      else withheldUnsent.push(email);
+    } else if (write({ t: 'failed', email, at: now(), code: out.code, response: out.response, temporary: out.temporary })) {
       result.failed.push({ email, code: out.code, response: out.response, temporary: out.temporary });
       record(false);
-    }
+    } else if (bodyStarted) result.unknown.push(email);
+    else withheldUnsent.push(email);
     progress();
   };
 
   const worker = async () => {
     let conn: SMTPConnection | undefined;
     let connectFailures = 0;
-    while (!stopped && !o.signal?.aborted) {
+    while (!stopped && !o.signal?.aborted && !o.ledger?.failure) {
       const job = take();
       if (job === undefined) break;
       if (job === 'wait') {
@@ -284,6 +315,11 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
         nextSlot = slot + interval;
         const wait = slot - performance.now();
         if (wait > 1) await sleep(wait); // a timer costs a millisecond even at 0: skip it when on time
+        if (o.ledger?.failure) {
+          // The ledger failed while this one waited its turn: it never starts.
+          withheldUnsent.push(job.r.email);
+          continue;
+        }
         if (!conn) {
           try {
             conn = await connect(o);
@@ -297,9 +333,14 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
           }
         }
         const chunks = await o.message.forRecipient(job.r);
+        if (o.ledger?.failure) {
+          // The ledger failed while this one waited its turn: it never starts.
+          withheldUnsent.push(job.r.email);
+          continue;
+        }
         const out = await sendOne(conn, o, job.r, chunks);
         settle(job, out);
-        if (out.kind === 'unknown' || (out.kind === 'failed' && out.connectionLost)) {
+        if (out.kind === 'unknown' || out.kind === 'withheld' || (out.kind === 'failed' && out.connectionLost)) {
           conn.close();
           conn = undefined;
         } else if (out.kind === 'failed') {
@@ -320,9 +361,36 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
 
   await Promise.all(Array.from({ length: Math.max(1, o.connections) }, () => worker()));
   result.interrupted = Boolean(o.signal?.aborted);
-  result.unsent = [...o.recipients.slice(next).map((r) => r.email), ...retries.map((j) => j.r.email)];
+  result.unsent = [...withheldUnsent, ...o.recipients.slice(next).map((r) => r.email), ...retries.map((j) => j.r.email)];
   result.elapsedMs = performance.now() - started;
   progress();
+  if (o.ledger?.failure) {
+    result.ledgerFailure = { ...o.ledger.failure, file: o.ledger.file };
+    throw new SendStoppedError(result);
+  }
   return result;
+}
+
+/**
+ * The send stopped because its ledger could not be written (a full disk, an I/O error):
+ * no body went that the ledger does not record. `result` says who was sent, who is
+ * unknown (their message went but its outcome could not be recorded) and who was not sent.
+ */
+export class SendStoppedError extends NewsletterError {
+  readonly result: EngineResult;
+  constructor(result: EngineResult) {
+    const f = result.ledgerFailure!;
+    const shown = shownLedger(f.file);
+    const n = (k: number, one: string, many = one) => `${k} ${k === 1 ? one : many}`;
+    super('ESEND', `the send stopped: ${f.problem} (${f.code} ${f.op === 'fdatasync' ? 'flushing' : 'writing'} ${shown}): ${n(result.sent.length, 'sent')}, ${n(result.unknown.length, 'unknown')}, ${n(result.unsent.length, 'not sent')}${result.failed.length ? `, ${n(result.failed.length, 'failed')}` : ''}`, {
+      problems: [
+        ...result.unknown.map((email) => ({ message: `unknown ${email}: its message went to the server, but whether it was accepted is not recorded` })),
+      ],
+      hint:
+        `${f.todo.charAt(0).toUpperCase()}${f.todo.slice(1)}: the ${n(result.unsent.length, 'recipient', 'recipients')} not sent will be, and nobody already sent is sent again (no message went without its record).` +
+        (result.unknown.length ? ` The ${n(result.unknown.length, 'unknown')} above ${result.unknown.length === 1 ? 'is' : 'are'} not sent again unless you add --resend-unknown.` : ''),
+    });
+    this.result = result;
+  }
 }
 
