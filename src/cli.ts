@@ -132,6 +132,7 @@ function planText(plan: SendPlan, listFile: string): string {
     `  to send now  ${plan.todo.length}`,
     `  via          ${plan.smtp?.shown ?? 'SMTP_URL not set'}`,
   ];
+  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
   for (const p of l.invalid.slice(0, 5)) lines.push(`  skipped line ${p.line}: ${p.reason}`);
   if (l.invalid.length > 5) lines.push(`  ... and ${l.invalid.length - 5} more invalid rows`);
   for (const w of l.warnings.slice(0, 5)) lines.push(`  warning line ${w.line}: ${w.reason}`);
@@ -160,6 +161,7 @@ function sendSummary(r: SendReport, io: Io): string {
   if (paused) lines.push('', `The send paused itself: ${paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
   else if (res.interrupted) lines.push('', `Stopped by ${stopName(io)} after the messages in flight, which are recorded. Run the same command to resume: nobody is sent twice.`);
   else if (res.unsent.length) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
+  for (const w of res.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n') + '\n';
 }
 
@@ -276,7 +278,7 @@ async function showStatus(issue: string, io: Io, json: boolean): Promise<number>
     io.out(jsonText({ ok: true, ...st, ledgerFile: path.relative(io.cwd, st.ledgerFile) }));
     return ExitCode.OK;
   }
-  const lines = [`${st.slug}:`];
+  const lines = [`${st.slug}:`, ...st.warnings.map((w) => `  warning: ${w}`)];
   for (const t of st.testSends) lines.push(`  test-sent  ${t.at}  build ${t.hash.slice(0, 12)}  to ${t.to.join(', ')}`);
   if (!st.started) lines.push('  not sent to the list yet');
   else {
@@ -345,6 +347,7 @@ async function doSend(issue: string, opts: Options, io: Io, json: boolean): Prom
           hash: report.plan.build.hash,
           // Line numbers and reasons only: the rows themselves are personal data, and JSON output ends up in logs.
           list: { rows: report.plan.list.rows, recipients: report.plan.list.recipients.length, invalid: report.plan.list.invalid.map(({ line, reason }) => ({ line, reason })), warnings: report.plan.list.warnings.map(({ line, reason }) => ({ line, reason })), duplicates: report.plan.list.duplicates.length, suppressed: report.plan.list.suppressed.length },
+          warnings: [...report.plan.warnings, ...(res?.warnings ?? [])],
           alreadySent: report.plan.alreadySent,
           toSend: report.plan.todo.length,
           ...(res ? { sent: res.sent.length, failed: res.failed, unknown: [...res.unknown, ...report.plan.unknownKept], unsent: res.unsent.length, paused: res.paused, interrupted: res.interrupted } : {}),

@@ -480,6 +480,27 @@ describe('interruptions', () => {
     }
   });
 
+  it('a torn last ledger line is shown by --status and the send plan, set aside in ledger.jsonl.damaged, and the resume goes on', async () => {
+    const s = await sink();
+    const project = await sendProject();
+    await testSend(project, s);
+    const emails = addresses(6);
+    const list = await writeList(project, emails.slice(0, 3));
+    expect((await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s))).code).toBe(0);
+    const ledgerFile = path.join(project, 'sends/july-2025/ledger.jsonl');
+    await writeFile(ledgerFile, (await readFile(ledgerFile, 'utf8')) + '{"t":"sent","email":"rea');
+    const status = await runCli(['july-2025', '--status'], project);
+    expect(status.out).toMatch(/warning: .*cut short/);
+    const list2 = await writeList(project, emails, 'list2.csv');
+    const r = await runCli(['july-2025', '--send', '--list', list2, '--yes', '--json'], project, env(s));
+    expect(r.code, r.out).toBe(0);
+    const json = JSON.parse(r.out) as { warnings: string[]; sent: number };
+    expect(json.sent).toBe(3);
+    expect(json.warnings.join('\n')).toMatch(/cut short/);
+    expect(await readFile(`${ledgerFile}.damaged`, 'utf8')).toContain('{"t":"sent","email":"rea');
+    for (const e of emails) expect(s.deliveredTo(e), e).toBe(1);
+  });
+
   it('a lock held by a running send refuses a second one; a lock left by a dead process is taken over', async () => {
     const s = await sink();
     const project = await sendProject();

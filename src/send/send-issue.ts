@@ -143,6 +143,8 @@ export interface SendPlan {
   testSent?: TestSendRecord;
   skipTestGate: boolean;
   ledgerFile: string;
+  /** Damage found in the ledger (a torn last line...): the send sets it aside in ledger.jsonl.damaged. */
+  warnings: string[];
 }
 
 export interface SendOptions extends SendCommon {
@@ -222,7 +224,7 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
       } else if (options.retryFailed && state.temporary) todo.push(r);
       else failedKept++;
     }
-    const plan: SendPlan = { build, list, smtp, todo, alreadySent, unknownKept, failedKept, testSent, skipTestGate, ledgerFile };
+    const plan: SendPlan = { build, list, smtp, todo, alreadySent, unknownKept, failedKept, testSent, skipTestGate, ledgerFile, warnings: previous.warnings };
 
     // 5. Confirm
     if (options.dryRun) return { plan, cancelled: false, outstanding: todo.length + unknownKept.length + failedKept };
@@ -256,6 +258,8 @@ export interface SendStatus {
   unknown: string[];
   /** The last thing the ledger says: "end", "paused", or a send in progress or cut short. */
   last?: string;
+  /** Damage found in the ledger (the next send sets it aside). */
+  warnings: string[];
 }
 
 /** A send's state, from its ledger. */
@@ -276,5 +280,6 @@ export function sendStatus(issueArg: string, root = process.cwd()): SendStatus {
     failed: states.flatMap((s) => (s.state === 'failed' ? [{ email: s.email, code: s.code, response: s.response, temporary: s.temporary }] : [])),
     unknown: states.flatMap((s) => (s.state === 'unknown' ? [s.email] : [])),
     last: l.last?.t,
+    warnings: l.warnings,
   };
 }
