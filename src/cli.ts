@@ -297,12 +297,13 @@ async function doSendTest(issue: string, opts: Options, io: Io, json: boolean): 
   const to = opts.to?.split(',').map((a) => a.trim()).filter(Boolean);
   const r = await (await sending()).sendTest(issue, { root: io.cwd, env: await projectEnv(io), to, rate: opts.rate, connections: opts.connections, signal: io.signal });
   const ok = r.result.sent.length === r.to.length;
-  if (json) io.out(jsonText({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown }));
+  if (json) io.out(jsonText({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown, ...(r.result.paused ? { paused: r.result.paused } : {}) }));
   else {
     io.out(`Test send of ${r.build.slug} (build ${r.build.hash.slice(0, 12)}) via ${r.smtp}: "[TEST] ${r.build.issue.subject}"\n`);
     for (const e of r.result.sent) io.out(`  sent    ${e}\n`);
     for (const f of r.result.failed) io.out(`  failed  ${f.email}: ${f.response}\n`);
     for (const u of r.result.unknown) io.out(`  unknown ${u}\n`);
+    if (r.result.paused) io.out(`\nThe send stopped: ${r.result.paused}.\n`);
     if (r.build.report.counts.error) io.out(`\nNote: the checks found ${r.build.report.counts.error} error(s); fix them before the real send (build-issue ${r.build.slug} --check).\n`);
     io.out(ok ? `\nRecorded: this version may now be sent with --send once the editors approve it.\n` : `\nNot recorded as test-sent: not every editor received it.\n`);
   }

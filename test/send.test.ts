@@ -524,3 +524,74 @@ describe('interruptions', () => {
     expect(existsSync(lock)).toBe(false);
   });
 });
+
+describe('faults of the server, not of the recipients (issue 11)', () => {
+  /** A loopback port nothing listens on. */
+  async function closedPort(): Promise<number> {
+    const { createServer } = await import('node:net');
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    const port = (srv.address() as { port: number }).port;
+    await new Promise((r) => srv.close(r));
+    return port;
+  }
+
+  const ledgerTypes = async (project: string) =>
+    (await readFile(path.join(project, 'sends/july-2025/ledger.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { t: string }).t);
+
+  it('no server at all: the send pauses after a few connection attempts, nobody recorded as failed, everyone not sent', async () => {
+    const project = await sendProject();
+    const list = await writeList(project, addresses(300));
+    const url = `smtp://127.0.0.1:${await closedPort()}`;
+    const r = await runCli(['july-2025', '--send', '--list', list, '--yes', '--skip-test-gate', '--json'], project, { SMTP_URL: url });
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.out) as { sent: number; failed: unknown[]; unknown: unknown[]; unsent: number; paused: string };
+    expect(json.paused).toMatch(/^the mail server at 127\.0\.0\.1:\d+ is not answering: .*ECONNREFUSED/);
+    expect([json.sent, json.failed.length, json.unknown.length, json.unsent]).toEqual([0, 0, 0, 300]);
+    expect(await ledgerTypes(project)).toEqual(['start', 'paused', 'end']);
+  });
+
+  it('a test send to a closed port says the server is not answering and records nothing as test-sent', async () => {
+    const project = await sendProject();
+    const r = await runCli(['july-2025', '--send-test'], project, { SMTP_URL: `smtp://127.0.0.1:${await closedPort()}` });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/The send stopped: the mail server at 127\.0\.0\.1:\d+ is not answering/);
+    expect(existsSync(path.join(project, 'sends/july-2025/test-sends.jsonl'))).toBe(false);
+  });
+
+  it('a server that answers 451 to everyone: paused after 10 in a row, not thousands of attempts; the resume sends each once', async () => {
+    const emails = addresses(100);
+    const s = await sink({ rcpt: Object.fromEntries(emails.map((e) => [e, { code: 451 }])) });
+    const project = await sendProject();
+    const list = await writeList(project, emails);
+    const r = await runCli(['july-2025', '--send', '--list', list, '--yes', '--skip-test-gate', '--json'], project, env(s));
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.out) as { sent: number; failed: unknown[]; unsent: number; paused: string };
+    expect(json.paused).toMatch(/answers every message with ".*451.*" \(10 in a row\)/);
+    expect(json.failed).toHaveLength(0);
+    expect(json.unsent).toBe(100);
+    // Ten in a row, plus at most one more already in flight on the other connection.
+    expect(s.rejected.length).toBeLessThanOrEqual(11);
+    s.setFaults({});
+    const second = await runCli(['july-2025', '--send', '--list', list, '--yes', '--skip-test-gate'], project, env(s));
+    expect(second.code, second.out).toBe(0);
+    for (const e of emails) expect(s.deliveredTo(e), e).toBe(1);
+  });
+
+  it('a refused login pauses at once, naming SMTP_URL, without charging anyone', async () => {
+    const s = await sink({ auth: { user: 'news', pass: 'right-password' } });
+    const project = await sendProject();
+    const list = await writeList(project, addresses(20));
+    const url = s.url.replace('right-password', 'wrong-password');
+    expect(url).toContain('wrong-password');
+    const r = await runCli(['july-2025', '--send', '--list', list, '--yes', '--skip-test-gate', '--json'], project, { SMTP_URL: url });
+    expect(r.code).toBe(1);
+    const json = JSON.parse(r.out) as { failed: unknown[]; unsent: number; paused: string };
+    expect(json.paused).toMatch(/refused the login: .*535.*Check the user name and password in SMTP_URL/);
+    expect([json.failed.length, json.unsent]).toEqual([0, 20]);
+    expect(r.out + r.err).not.toContain('wrong-password');
+  });
+});

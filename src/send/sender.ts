@@ -91,6 +91,13 @@ interface SmtpError extends Error {
   command?: string;
 }
 
+/** Connecting and the server's greeting: a mail server answers within a second or two; ten is generous. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** Connection attempts in a row that fail (refused, no such host, TLS, time-out) before the send pauses. */
+const CONNECT_ATTEMPTS = 4;
+/** The same temporary (4xx) reply this many times in a row, for any recipients, is the server's state, not theirs: the send pauses. */
+const SAME_4XX_IN_A_ROW = 10;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** The queue id from a 250 reply ("250 2.0.0 Ok: queued as 4bXq1y3FzJz"). */
@@ -140,8 +147,9 @@ function connect(o: EngineOptions): Promise<Connection> {
     secure: s.secure,
     requireTLS: s.requireTLS,
     name: hostname(),
-    connectionTimeout: o.timeouts?.connection ?? 30_000,
-    greetingTimeout: o.timeouts?.greeting ?? 30_000,
+    // A server that does not answer within seconds is down for this send (it pauses, see runSend).
+    connectionTimeout: o.timeouts?.connection ?? CONNECT_TIMEOUT_MS,
+    greetingTimeout: o.timeouts?.greeting ?? CONNECT_TIMEOUT_MS,
     socketTimeout: o.timeouts?.socket ?? 120_000,
   });
   conn.preStuffed = o.message.dotStuffed;
@@ -246,6 +254,19 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
       elapsedMs: performance.now() - started,
     });
 
+  // Faults of the server, not of a recipient: connections that fail, or the same 4xx for
+  // everyone. They pause the whole send with a plain message; recipients never offered
+  // to a server stay "not sent", never "failed".
+  const server = `${o.smtp.host}:${o.smtp.port}`;
+  let connectFailuresInARow = 0;
+  let same4xx: { code?: number; count: number } = { count: 0 };
+  const pause = (reason: string) => {
+    if (stopped) return;
+    stopped = true;
+    result.paused = reason;
+    write({ t: 'paused', at: now(), reason });
+  };
+
   const record = (ok: boolean) => {
     window.push(ok);
     if (window.length > o.failureWindow) window.shift();
@@ -271,6 +292,11 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
 
   const settle = (job: Job, out: Outcome) => {
     const email = job.r.email;
+    if (out.kind === 'sent') same4xx = { count: 0 };
+    else if (out.kind === 'failed' && out.temporary && out.code !== undefined) {
+      same4xx = same4xx.code === out.code ? { code: out.code, count: same4xx.count + 1 } : { code: out.code, count: 1 };
+      if (same4xx.count >= SAME_4XX_IN_A_ROW) pause(`the mail server at ${server} answers every message with "${out.response}" (${same4xx.count} in a row): it is refusing mail for now`);
+    }
     const bodyStarted = out.kind === 'failed' ? out.bodyStarted : true;
     if (out.kind === 'withheld') {
       // Its "data" record (if written) is cancelled by a "withheld" one; failing that, it reads as unknown.
@@ -324,11 +350,17 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
           try {
             conn = await connect(o);
             connectFailures = 0;
+            connectFailuresInARow = 0;
           } catch (err) {
+            // The recipient was never offered to a server: back to the front of the queue, uncharged.
+            retries.unshift({ ...job, notBefore: 0 });
             connectFailures++;
+            connectFailuresInARow++;
             const e = err as SmtpError;
-            settle(job, { kind: 'failed', code: e.responseCode, response: `could not connect to ${o.smtp.host}:${o.smtp.port}: ${e.message}`, temporary: (e.responseCode ?? 421) < 500, connectionLost: true, bodyStarted: false });
-            await sleep(Math.min(30_000, o.retryBaseMs * 2 ** Math.min(connectFailures, 6)));
+            if (e.code === 'EAUTH') pause(`the mail server at ${server} refused the login: ${e.response ?? e.message}. Check the user name and password in SMTP_URL`);
+            else if (e.responseCode !== undefined && e.responseCode >= 500) pause(`the mail server at ${server} refuses connections: ${e.response ?? e.message}`);
+            else if (connectFailuresInARow >= CONNECT_ATTEMPTS) pause(`the mail server at ${server} is not answering: ${e.message} (${connectFailuresInARow} attempts)`);
+            else await sleep(Math.min(30_000, o.retryBaseMs * 2 ** Math.min(connectFailures - 1, 6)));
             continue;
           }
         }
