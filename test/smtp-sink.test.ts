@@ -105,7 +105,7 @@ function rawDialogue(port: number): {
     received: () => buf,
     write: (s) => void socket.write(s),
     closed,
-    waitFor: (re, timeoutMs = 5000) =>
+    waitFor: (re, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {
         const check = (): void => {
           if (re.test(buf)) {
@@ -296,7 +296,7 @@ describe('smtp-sink', () => {
     d.write(rawMessage('killed@example.org', 'Killed') + '.\r\n');
     await new Promise((r) => setTimeout(r, 50));
     d.socket.destroy(); // the "client process" dies while the server is still deciding
-    await expect.poll(() => s.dropped.length, { timeout: 3000 }).toBe(1);
+    await expect.poll(() => s.dropped.length, { timeout: 20_000 }).toBe(1);
     expect(s.dropped[0]).toMatchObject({ to: ['killed@example.org'], dropReason: 'client-gone' });
     expect(s.messages).toEqual([]);
   });
@@ -404,7 +404,7 @@ describe('smtp-sink', () => {
 
   it('waitForMessages resolves when enough arrive and rejects on timeout', async () => {
     const s = await sink();
-    const waiting = s.waitForMessages(2, 5000);
+    const waiting = s.waitForMessages(2, 20_000);
     const t = transport(s.port);
     await t.sendMail({ from: 'news@example.org', to: 'w1@example.org', subject: 'W1', text: 'x' });
     await t.sendMail({ from: 'news@example.org', to: 'w2@example.org', subject: 'W2', text: 'x' });
