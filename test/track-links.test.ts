@@ -12,6 +12,13 @@ describe('trackedUrl', () => {
   it('appends the parameters, with {slug} filled in, keeping the existing query and fragment', () => {
     expect(trackedUrl('https://www.gov.uk/x?a=1#top', 'july-2025', t)).toBe('https://www.gov.uk/x?a=1&utm_source=newsletter&utm_medium=email&utm_campaign=july-2025#top');
   });
+  it('appends to the query exactly as written: no re-encoding of %20, commas or a bare flag (signed links stay valid)', () => {
+    expect(trackedUrl('https://x.org/p?a=b%20c&list=1,2&flag&sig=AbC%2Fd+e', 's', t)).toBe('https://x.org/p?a=b%20c&list=1,2&flag&sig=AbC%2Fd+e&utm_source=newsletter&utm_medium=email&utm_campaign=s');
+    expect(trackedUrl('https://x.org/p?', 's', t)).toBe('https://x.org/p?utm_source=newsletter&utm_medium=email&utm_campaign=s');
+    expect(trackedUrl('https://x.org#top', 's', t)).toBe('https://x.org/?utm_source=newsletter&utm_medium=email&utm_campaign=s#top');
+    // A parameter the link already has is kept as it is, not added twice.
+    expect(trackedUrl('https://x.org/p?utm_source=partner', 's', t)).toBe('https://x.org/p?utm_source=partner&utm_medium=email&utm_campaign=s');
+  });
   it('leaves mailto:, #anchors, excluded domains (and their subdomains) and links that already carry the campaign', () => {
     for (const href of ['mailto:a@example.org', '#lasob', 'https://example.net/a', 'https://news.example.net/b', 'https://x.org/?utm_campaign=june-2025']) {
       expect(trackedUrl(href, 'july-2025', t), href).toBe(href);

@@ -39,10 +39,18 @@ export function trackedUrl(href: string, slug: string, t: TrackingConfig): strin
   if (excluded(url.hostname, t)) return href;
   const campaign = campaignParam(t);
   if (campaign && url.searchParams.has(campaign)) return href;
-  for (const [key, value] of Object.entries(t.params)) {
-    if (!url.searchParams.has(key)) url.searchParams.set(key, value.replaceAll('{slug}', slug));
-  }
-  return url.toString();
+  const added = Object.entries(t.params)
+    .filter(([key]) => !url.searchParams.has(key))
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value.replaceAll('{slug}', slug))}`);
+  if (!added.length) return href;
+  // Appended to the query as written, never re-serialised: URLSearchParams would turn %20
+  // into +, "," into %2C and "flag" into "flag=", which breaks signed or fussy links.
+  const hash = href.indexOf('#');
+  let base = hash < 0 ? href : href.slice(0, hash);
+  const fragment = hash < 0 ? '' : href.slice(hash);
+  if (/^https?:\/\/[^/?#]*$/i.test(base)) base += '/'; // a bare origin gets its path, as URL writes it
+  const joiner = !base.includes('?') ? '?' : /[?&]$/.test(base) ? '' : '&';
+  return `${base}${joiner}${added.join('&')}${fragment}`;
 }
 
 /**
