@@ -33,6 +33,11 @@ describe('minifyHtml', () => {
     expect(minifyHtml('<pre>a\n   b</pre>')).toBe('<pre>a\n   b</pre>');
   });
 
+  it('minifyCss keeps a descendant combinator before a pseudo-class, and quoted strings exactly', () => {
+    expect(minifyCss('.card :first-child { margin: 0; }')).toBe('.card :first-child{margin:0}');
+    expect(minifyCss('font-family: "Segoe  UI", Arial;  content: \'a ;  b\';')).toBe('font-family:"Segoe  UI",Arial;content:\'a ;  b\';');
+  });
+
   it('minifyCss keeps spaces inside values', () => {
     expect(minifyCss('font-family: Arial, Helvetica, sans-serif; padding: 0 24px;')).toBe('font-family:Arial,Helvetica,sans-serif;padding:0 24px;');
   });

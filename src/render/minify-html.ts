@@ -10,7 +10,8 @@
  *     space between two block or table tags goes (it renders as nothing; between
  *     MJML's inline-block columns it would even add a gap).
  *  3. CSS in `<style>` and in style attributes loses comments and the spaces
- *     around punctuation (juice writes `color: #000; margin: 0;`).
+ *     around punctuation (juice writes `color: #000; margin: 0;`); quoted strings and
+ *     the descendant combinator before a pseudo-class (`.card :first-child`) are kept.
  * Whitespace inside `<pre>` and `<textarea>` is kept (our templates have none).
  */
 
@@ -21,12 +22,26 @@ const BLOCK = new Set(
 const CONDITIONAL = /^<!--(\[if |<!\[endif\]|\s*\[endif\])/;
 
 export function minifyCss(css: string): string {
+  // Quoted strings (font names, content) are kept exactly; only the CSS between them is squeezed.
   return css
     .replace(/\/\*[\s\S]*?\*\//g, '')
-    .replace(/\s+/g, ' ')
-    .replace(/\s*([{};:,>])\s*/g, '$1')
-    .replace(/;}/g, '}')
+    .split(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/)
+    .map((part, i) => (i % 2 ? part : squeezeCss(part)))
+    .join('')
     .trim();
+}
+
+/**
+ * Spaces out: runs become one, and none is left around { } ; , > or after a colon. A space
+ * before a colon stays: in a selector it is a descendant combinator (".card :first-child"
+ * is not ".card:first-child").
+ */
+function squeezeCss(css: string): string {
+  return css
+    .replace(/\s+/g, ' ')
+    .replace(/\s*([{};,>])\s*/g, '$1')
+    .replace(/:\s+/g, ':')
+    .replace(/;}/g, '}');
 }
 
 function tagName(tag: string): string {
