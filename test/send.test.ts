@@ -406,22 +406,28 @@ describe('interruptions', () => {
     }
   });
 
+  /** A send of 80 at 30/s in a child process, with its output collected, once the sink has 15 of them. */
+  async function sendUnderWay() {
+    const s = await sink();
+    const project = await sendProject();
+    await testSend(project, s);
+    const emails = addresses(80);
+    const list = await writeList(project, emails);
+    const first = child(project, ['--send', '--list', list, '--yes', '--rate', '30'], s);
+    const output = { stdout: '', stderr: '' };
+    first.stdout.on('data', (d: Buffer) => (output.stdout += d.toString()));
+    first.stderr.on('data', (d: Buffer) => (output.stderr += d.toString()));
+    await until(() => s.messages.length >= 2 + 15);
+    return { s, project, emails, list, first, output };
+  }
+
   for (const [signal, exit, who] of [['SIGINT', 130, 'Ctrl-C'], ['SIGTERM', 143, 'systemctl stop, docker stop, timeout'], ['SIGHUP', 129, 'the terminal closed']] as const) {
     const name = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     it(`${signal} (${who}) stops after the messages in flight: they are recorded, the lock released, exit ${exit}; the same command finishes the rest`, async () => {
-      const s = await sink();
-      const project = await sendProject();
-      await testSend(project, s);
-      const emails = addresses(80);
-      const list = await writeList(project, emails);
-      const first = child(project, ['--send', '--list', list, '--yes', '--rate', '30'], s);
-      let stdout = '';
-      let stderr = '';
-      first.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      first.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      await until(() => s.messages.length >= 2 + 15);
+      const { s, project, emails, list, first, output } = await sendUnderWay();
       first.kill(signal);
       const code = await new Promise((r) => first.on('exit', r));
+      const { stdout, stderr } = output;
       expect(code, stderr).toBe(exit);
       expect(stderr).toContain(`Stopping (${name})`);
       expect(stdout).toMatch(new RegExp(`Stopped by ${name} after the messages in flight`));
@@ -439,17 +445,9 @@ describe('interruptions', () => {
   }
 
   it('a second SIGTERM stops at once; the resume sends nobody twice and names any unknown', async () => {
-    const s = await sink();
-    const project = await sendProject();
-    await testSend(project, s);
-    const emails = addresses(80);
-    const list = await writeList(project, emails);
-    const first = child(project, ['--send', '--list', list, '--yes', '--rate', '30'], s);
-    let stderr = '';
-    first.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await until(() => s.messages.length >= 2 + 15);
+    const { s, project, emails, list, first, output } = await sendUnderWay();
     first.kill('SIGTERM');
-    await until(() => stderr.includes('Stopping (SIGTERM)'));
+    await until(() => output.stderr.includes('Stopping (SIGTERM)'));
     first.kill('SIGTERM');
     expect(await new Promise((r) => first.on('exit', r))).toBe(143);
     const second = await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s));
