@@ -261,7 +261,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     eml: path.join(dir, 'email.eml'),
     report: path.join(dir, 'report.json'),
   };
-  const reportJson = () => JSON.stringify({ slug, hash, ...report }, null, 2) + '\n';
+  const reportJson = () => `${JSON.stringify({ slug, hash, ...report }, null, 2)}\n`;
   if (options.write !== false) {
     await writeOutputDir(dir, {
       'email.html': html,
@@ -271,7 +271,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
       // The web archive: this issue's browser version, and what dist/index.html and feed.xml list.
       // Its images point at assets/ beside it: they show from disk, and wherever dist/ is published.
       'index.html': browserVersion(replaceAssetUrls(html, assets.values(), (a) => `assets/${a.name}`)),
-      'issue.json': JSON.stringify(issueSummary(slug, issue), null, 2) + '\n',
+      'issue.json': `${JSON.stringify(issueSummary(slug, issue), null, 2)}\n`,
       ...invites,
       ...Object.fromEntries([...assets.values()].map((a) => [`assets/${a.name}`, a.content])),
     }, shown);

@@ -6,11 +6,12 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod';
 import { NewsletterError } from './errors.js';
-import { Href, RemoteImage } from './issue/schema.js';
-import { parseValidated } from './issue/load-issue.js';
-import { CHECK_RULE_IDS } from './check/rule-ids.js';
+import { parseAddress } from './issue/email-address.js';
+import { Href, RemoteImage } from './issue/fields.js';
+import { CHECK_RULE_IDS } from './issue/rule-ids.js';
+import { parseValidated } from './issue/yaml-validate.js';
 
-const Email = z.email().describe('An email address, e.g. liiateam@londoncouncils.gov.uk');
+const Email = z.string().superRefine((s, ctx) => { const a = parseAddress(s); if (!a.ok) ctx.addIssue({ code: 'custom', message: `not an email address: ${a.reason}` }); }).describe('An email address, e.g. liiateam@londoncouncils.gov.uk');
 const Colour = z
   .string()
   .regex(/^#[0-9a-f]{6}$/i, { message: 'must be a colour as #rrggbb' })

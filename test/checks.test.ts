@@ -792,7 +792,7 @@ describe('the command line', () => {
     expect(out).toContain('Errors (12):');
     expect(out).toContain('link "link 10" goes to "#"');
     expect(out).not.toContain('link "link 11"');
-    expect(out).toContain('  ... and 2 more: run with --check for the full report, or see report.json');
+    expect(out).toContain('  ... and 2 more: run "build-issue check" for the full report, or see report.json');
   });
 
   it('--json prints the findings', async () => {

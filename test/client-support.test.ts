@@ -9,16 +9,12 @@
  * so a data update that changes a verdict fails here with a clear message instead of
  * silently weakening the test.
  */
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  baselineHtml,
-  caniemailSlugs,
-  clientSupportFindings,
-  DETECTED_SLUGS,
-  detectFeatures,
-  featureSupport,
-  makeClientSupportRule,
-} from '../src/check/client-support.js';
+import { caniemailDataFile, caniemailSlugs, featureSupport } from '../src/check/client-support/caniemail.js';
+import { DETECTED_SLUGS, detectFeatures } from '../src/check/client-support/detect.js';
+import { clientSupportFindings, makeClientSupportRule } from '../src/check/client-support/rule.js';
+import { baselineHtml, clientSupportRule, extraRules } from '../src/check/extra-rules.js';
 import type { CheckContext } from '../src/check/types.js';
 import { buildIssue, type BuildResult } from '../src/index.js';
 import { ROOT } from './helpers.js';
@@ -56,7 +52,7 @@ describe('client support (caniemail)', () => {
     expect(flagged.filter((slug) => !base.has(slug))).toEqual([]);
   });
 
-  it('warns about display:grid, naming the feature, Outlook and Gmail, with caniemail\'s page and an excerpt', () => {
+  it("warns about display:grid, naming the feature, Outlook and Gmail, with caniemail's page and an excerpt", () => {
     expect(unsupportedIn('css-display-grid')).toEqual(expect.arrayContaining(['Outlook (Windows)', 'Gmail (webmail)']));
     const html = inject(july.html, '<div style="display:grid;gap:8px">Two columns</div>');
     const findings = clientSupportFindings(html, baseline);
@@ -99,7 +95,7 @@ describe('client support (caniemail)', () => {
     expect(findings.map((f) => /^"([^"]+)"/.exec(f.message)?.[1])).toEqual(['word-wrap']);
   });
 
-  it('runs as a rule, building the baseline from the project folder and the build\'s config', async () => {
+  it("runs as a rule, building the baseline from the project folder and the build's config", async () => {
     const ctx = {
       issue: july.issue,
       config: july.config,
@@ -110,7 +106,7 @@ describe('client support (caniemail)', () => {
       locate: () => undefined,
       locateIn: () => undefined,
     } satisfies CheckContext;
-    const rule = makeClientSupportRule({ root: ROOT });
+    const rule = clientSupportRule({ root: ROOT });
     expect(rule.id).toBe('client-support');
     const findings = await rule.run(ctx);
     expect(findings.map((f) => /^"([^"]+)"/.exec(f.message)?.[1])).toEqual(['position']);
@@ -119,8 +115,34 @@ describe('client support (caniemail)', () => {
     expect(await baselineHtml(ROOT)).toBe(baseline);
   });
 
-  it('only detects features that exist in caniemail\'s data (a renamed slug would silently stop being checked)', () => {
+  it("only detects features that exist in caniemail's data (a renamed slug would silently stop being checked)", () => {
     const known = new Set(caniemailSlugs());
     expect([...DETECTED_SLUGS].filter((slug) => !known.has(slug))).toEqual([]);
+  });
+
+  it('is handed its baseline: the rule itself renders nothing', async () => {
+    const ctx = { config: july.config, html: inject(july.html, '<div style="position:absolute">x</div>') } as CheckContext;
+    const given = makeClientSupportRule({ baseline: baseline });
+    expect((await given.run(ctx)).map((f) => /^"([^"]+)"/.exec(f.message)?.[1])).toEqual(['position']);
+    let asked: unknown;
+    const lazy = makeClientSupportRule({
+      baseline: (config) => {
+        asked = config;
+        return baseline;
+      },
+    });
+    expect(await lazy.run({ ...ctx, html: july.html })).toEqual([]);
+    expect(asked).toBe(july.config);
+  });
+
+  it('is set up by extraRules({ clientSupport: { root } }), as the CLI does', async () => {
+    const { rules } = await extraRules({ clientSupport: { root: ROOT } });
+    expect(rules.map((r) => r.id)).toEqual(['client-support']);
+  });
+
+  it('reads the vendored data from the project folder, from src/ and from the bundle in lib/ alike', () => {
+    const file = path.join(ROOT, 'src/check/client-support/data/caniemail.json');
+    expect(caniemailDataFile()).toBe(file);
+    expect(caniemailDataFile(path.join(ROOT, 'lib'))).toBe(file);
   });
 });

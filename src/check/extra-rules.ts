@@ -1,14 +1,26 @@
 /**
  * The slower checks, chosen per run: SpamAssassin's score (about 1.3 s of Perl),
- * html-validate's accessibility rules and the client-support comparison run with --check; the online link check, which
- * needs the network and other people's servers, only with --check-links. An
+ * html-validate's accessibility rules and the client-support comparison run with `build-issue check`; the online link check, which
+ * needs the network and other people's servers, only with `check --links`. An
  * ordinary build stays fast and offline; the full set runs before a send.
+ *
+ * Setting up the client-support rule includes building its baseline (the email our
+ * templates and config make for an empty issue) with render/: the rule is handed it.
  */
-import { inventory } from './inventory.js';
+import path from 'node:path';
+import { CONFIG_FILE, loadConfig, type Config } from '../config.js';
+import { inventory } from '../issue/inventory.js';
+import { SECTION_KINDS } from '../issue/schema.js';
+import { compileMjml } from '../render/compile-mjml.js';
+import { inlineCss } from '../render/inline-css.js';
+import { minifyHtml } from '../render/minify-html.js';
+import { renderMjml } from '../render/render-mjml.js';
+import { loadTemplates } from '../render/templates.js';
+import { baselineIssue } from './client-support/baseline-issue.js';
+import { makeClientSupportRule } from './client-support/rule.js';
+import { htmlValidateRule } from './html-validate.js';
 import { checkLinksOnline, type CheckLinksOptions, type LinkTarget } from './links-online.js';
 import { SPAM_ERROR, SPAM_WARN, createSpamRule, spamAvailability } from './spam.js';
-import { makeClientSupportRule } from './client-support.js';
-import { htmlValidateRule } from './html-validate.js';
 import type { Rule } from './types.js';
 
 export interface ExtraRuleOptions {
@@ -20,6 +32,55 @@ export interface ExtraRuleOptions {
   accessibility?: boolean;
   /** Compare the features the email uses with caniemail's data, beyond our templates' own baseline. */
   clientSupport?: { root: string; templatesDir?: string };
+}
+
+export interface BaselineOptions {
+  /** The templates folder. @default `<root>/templates` */
+  templatesDir?: string;
+  /** The config to build with (the build's own, so brand, footer and social links match). @default loaded from `configFile` */
+  config?: Config;
+  /** @default `<root>/newsletter.config.yaml`; not read when `config` is given */
+  configFile?: string;
+}
+
+/**
+ * Compiled baselines, by the MJML they were compiled from: compiling is the slow part
+ * (MJML and juice, ~0.1 s), rendering the templates is not. Keyed by content, not by
+ * folder, so a template edited in a long-running process (preview) is picked up.
+ */
+const baselines = new Map<string, Promise<string>>();
+
+/**
+ * The email HTML our templates and config make for the client-support baseline issue:
+ * the same steps as buildIssue (render, compile, inline, minify), nothing written.
+ * Needs the project folder only to find `templates/` and the config; it never depends
+ * on process.cwd() when `root` is given.
+ */
+export async function baselineHtml(root: string, options: BaselineOptions = {}): Promise<string> {
+  const dir = path.resolve(root, options.templatesDir ?? 'templates');
+  const [config, templates] = await Promise.all([
+    options.config ?? loadConfig(path.resolve(root, options.configFile ?? CONFIG_FILE), root),
+    loadTemplates(dir, SECTION_KINDS, root),
+  ]);
+  const rendered = renderMjml(baselineIssue(), config, templates);
+  const key = `${rendered.mjml}\0${rendered.inlineCss}`;
+  let html = baselines.get(key);
+  if (!html) {
+    html = compileMjml(rendered).then((compiled) => minifyHtml(inlineCss(compiled, rendered.inlineCss)));
+    html.catch(() => baselines.delete(key));
+    if (baselines.size >= 4) baselines.delete(baselines.keys().next().value!);
+    baselines.set(key, html);
+  }
+  return html;
+}
+
+/**
+ * The client-support rule for a project folder, handed its baseline: built from
+ * `root`'s templates (or `templatesDir`) with the build's own config (ctx.config).
+ */
+export function clientSupportRule(options: { root: string; templatesDir?: string }): Rule {
+  const root = path.resolve(options.root);
+  return makeClientSupportRule({ baseline: (config) => baselineHtml(root, { templatesDir: options.templatesDir, config }) });
 }
 
 /** A rule that fetches every http(s) link and image of the issue and config. */
@@ -43,7 +104,7 @@ export function linksOnlineRule(options: CheckLinksOptions = {}): Rule {
           {
             rule: 'links-online',
             severity: 'error',
-            message: `none of the ${web.length} links and images could be reached (${/ cannot be reached: ([^.]*)/.exec(findings[0]!.message)?.[1] ?? 'no answer'}): this computer seems to be offline. Run --check-links again when connected`,
+            message: `none of the ${web.length} links and images could be reached (${/ cannot be reached: ([^.]*)/.exec(findings[0]!.message)?.[1] ?? 'no answer'}): this computer seems to be offline. Run "build-issue check <issue> --links" again when connected`,
           },
         ];
       }
@@ -61,14 +122,16 @@ export async function extraRules(options: ExtraRuleOptions): Promise<{ rules: Ru
     if (spam.available) {
       rules.push(
         createSpamRule({
-          onScore: (r) => notes.push(`SpamAssassin ${spam.version} scores the .eml ${r.score.toFixed(1)} (warning at ${SPAM_WARN.toFixed(1)}, error at ${SPAM_ERROR.toFixed(1)}).`),
+          onScore: (r) =>
+            notes.push(
+              `SpamAssassin ${spam.version} scores the .eml ${r.score.toFixed(1)} (warning at ${SPAM_WARN.toFixed(1)}, error at ${SPAM_ERROR.toFixed(1)}).`,
+            ),
         }),
       );
-    }
-    else notes.push(spam.reason);
+    } else notes.push(spam.reason);
   }
   if (options.accessibility) rules.push(htmlValidateRule);
-  if (options.clientSupport) rules.push(makeClientSupportRule(options.clientSupport));
+  if (options.clientSupport) rules.push(clientSupportRule(options.clientSupport));
   if (options.checkLinks) rules.push(linksOnlineRule(typeof options.checkLinks === 'object' ? options.checkLinks : {}));
   return { rules, notes };
 }

@@ -10,7 +10,7 @@
  *    clients strip an <article> element, so the role is the right choice.
  *
  * html-validate loads in about 0.1 s and checks the July issue in 0.1-0.2 s, so it
- * runs with --check (and before a send), not on every build.
+ * runs with `build-issue check` (and before a send), not on every build.
  */
 import { excerpt } from './rules-links.js';
 import type { CheckContext, Finding, Rule } from './types.js';

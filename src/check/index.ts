@@ -4,7 +4,7 @@
  * return a report: findings grouped by severity, counts, and every link of the issue.
  */
 import type { Config } from '../config.js';
-import { inventory, type LinkEntry } from './inventory.js';
+import { inventory, type LinkEntry } from '../issue/inventory.js';
 import { documentRule, forbiddenRule, outlookRule, sizeRule } from './rules-document.js';
 import { imagesRule } from './rules-images.js';
 import { linkTextRule, linksRule, trackingRule } from './rules-links.js';
@@ -139,7 +139,7 @@ export function formatReport(report: CheckReport, options: { full?: boolean; max
       if (f.where?.excerpt && f.where.file) lines.push(`      ${f.where.excerpt}`);
       if (f.relevelled) lines.push(`      (${f.relevelled.from} made ${f.severity} in config: ${f.relevelled.reason})`);
     }
-    if (shown.length < group.length) lines.push(`  ... and ${group.length - shown.length} more: run with --check for the full report, or see report.json`);
+    if (shown.length < group.length) lines.push(`  ... and ${group.length - shown.length} more: run "build-issue check" for the full report, or see report.json`);
   }
   if (report.accepted.length) {
     lines.push('', `Accepted in the issue file (${report.accepted.length}):`);
@@ -151,5 +151,5 @@ export function formatReport(report: CheckReport, options: { full?: boolean; max
     lines.push('', `Links (${report.links.length}):`);
     for (const l of report.links) lines.push(`  ${l.href}  "${l.text}"  (${formatWhere(l.where)})`);
   }
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }

@@ -1,7 +1,7 @@
 /**
  * Pre-send check, online: does every link and image still answer?
  *
- * Only run on request (--check-links): it needs the network, takes seconds, and its
+ * Only run on request (`check --links`): it needs the network, takes seconds, and its
  * result depends on other people's servers, so it must not make an ordinary build flaky.
  *
  * Uses Node's built-in fetch (undici) so the check adds no dependency.

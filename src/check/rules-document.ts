@@ -5,7 +5,7 @@
  */
 import { excerpt } from './rules-links.js';
 import { hiddenCharacters } from '../issue/text-safety.js';
-import type { CheckContext, Finding, Rule, Where } from './types.js';
+import type { Finding, Rule, Where } from './types.js';
 
 /** Gmail clips an HTML part over about 102 KB and hides the rest, unsubscribe line included. */
 export const SIZE_ERROR_BYTES = 102_000;

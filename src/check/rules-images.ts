@@ -6,7 +6,7 @@
  */
 import { hostOf } from '../render/markdown.js';
 import { ASSET_WARN_BYTES, type LocalAsset } from '../issue/load-assets.js';
-import { inventory } from './inventory.js';
+import { inventory } from '../issue/inventory.js';
 import { excerpt } from './rules-links.js';
 import type { CheckContext, Finding, Rule } from './types.js';
 

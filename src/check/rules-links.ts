@@ -6,9 +6,11 @@
  *    "read more") or shows one address while going to another domain warns.
  * Both read the issue's link inventory, so each finding points at the YAML line.
  */
-import { hostOf, safeDecode } from '../render/markdown.js';
+import { parseAddress } from '../issue/email-address.js';
+import { safeDecode } from '../issue/markdown-links.js';
+import { hostOf } from '../render/markdown.js';
 import { anchorHrefs, campaignParam, configLinks, excluded, untrackedByDesign } from '../render/track-links.js';
-import { htmlIds, inventory, type LinkEntry } from './inventory.js';
+import { inventory, type LinkEntry } from '../issue/inventory.js';
 import type { CheckContext, Finding, Rule } from './types.js';
 
 const VAGUE = new Set(['click here', 'here', 'read more', 'more', 'click', 'link', 'this', 'this link', 'learn more', 'more info', 'find out more', 'go']);
@@ -32,7 +34,14 @@ function linkProblem(l: LinkEntry, ids: Set<string>): { severity: 'error' | 'war
     }
   }
   if (scheme === 'mailto') {
-    return /^mailto:[^\s@?]+@[^\s@?]+\.[^\s@?]+(\?.*)?$/i.test(href) ? undefined : { severity: 'error', message: `${what} goes to "${href}", which is not a valid email address` };
+    // The same address rule as lists, config and invites: every address before the "?", percent-decoded.
+    const addresses = href.slice('mailto:'.length).split('?')[0]!;
+    const refused = addresses
+      .split(',')
+      .map((a) => parseAddress(safeDecode(a)))
+      .find((r) => !r.ok);
+    if (!addresses) return { severity: 'error', message: `${what} goes to "${href}", which names no email address` };
+    return refused && !refused.ok ? { severity: 'error', message: `${what} goes to "${href}", which is not a valid email address: ${refused.reason}` } : undefined;
   }
   if (scheme === 'http') return { severity: 'warning', message: `${what} goes to "${href}" over plain http: use https:// (most sites redirect, but some clients warn about http links)` };
   if (scheme) return { severity: 'error', message: `${what} goes to "${href}": only https:// and mailto: links can go in an email` };
@@ -158,3 +167,8 @@ export const trackingRule: Rule = {
     return findings;
   },
 };
+
+/** The ids in the HTML: where "#id" links can go. */
+export function htmlIds(html: string): Set<string> {
+  return new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!));
+}

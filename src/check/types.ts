@@ -7,20 +7,11 @@ import type { Config } from '../config.js';
 import type { Issue } from '../issue/schema.js';
 import type { LoadedIssue } from '../issue/load-issue.js';
 import type { Assets } from '../issue/load-assets.js';
+import type { Where } from '../issue/inventory.js';
 
 export type Severity = 'error' | 'warning';
 
-/** Where a finding comes from: a place in a file (and field), or an excerpt of the HTML. */
-export interface Where {
-  /** File shown to the user, relative to the project: issues/july-2025.yaml */
-  file?: string;
-  line?: number;
-  col?: number;
-  /** Field path in the issue (or config) file: sections[4].image.alt */
-  path?: string;
-  /** A short excerpt of the HTML or text, when the problem is not in a file we own. */
-  excerpt?: string;
-}
+export type { Where } from '../issue/inventory.js';
 
 export interface Finding {
   /** The rule's id, as used in config to turn it off or re-level it. */

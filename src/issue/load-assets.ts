@@ -18,7 +18,7 @@ import path from 'node:path';
 import { imageSize } from 'image-size';
 import type { Config } from '../config.js';
 import { NewsletterError, type Problem } from '../errors.js';
-import { inventory } from '../check/inventory.js';
+import { inventory } from './inventory.js';
 import type { LoadedIssue } from './load-issue.js';
 import { verifyImage } from './verify-image.js';
 

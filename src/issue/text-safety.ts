@@ -23,7 +23,9 @@ export const codePoint = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).to
  * U+200D (zero-width joiner) is left alone between two pictographs, where it joins
  * an emoji sequence such as 👩‍💻.
  */
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: each invisible character is matched on its own, U+200D (the joiner) included: that is the point
 const HIDDEN = /[\u061C\u180E\u200B\u200C\u200D\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/gu;
+// biome-ignore lint/suspicious/noMisleadingCharacterClass: U+FE0F (emoji presentation) is matched on its own, after a pictograph
 const PICTOGRAPH_BEFORE = /[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\uFE0F]$/u;
 const PICTOGRAPH_AFTER = /^\p{Extended_Pictographic}/u;
 

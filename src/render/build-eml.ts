@@ -6,6 +6,7 @@
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { encodeWord } from 'nodemailer/lib/mime-funcs/index.js';
 import type { Config } from '../config.js';
+import { wireAddress } from '../issue/email-address.js';
 
 /**
  * A header value that folds into lines of at most 78 octets (RFC 5322 allows 998,
@@ -28,9 +29,9 @@ export interface EmlInput {
   headers?: Record<string, string>;
 }
 
-/** The sender's domain, for Message-IDs: liiateam@londoncouncils.gov.uk -> londoncouncils.gov.uk. */
+/** The sender's domain as it goes on the wire (an IDN in punycode), for Message-IDs and invite UIDs: liiateam@londoncouncils.gov.uk -> londoncouncils.gov.uk. */
 export function senderDomain(config: Config): string {
-  return config.sender.address.split('@')[1]!;
+  return wireAddress(config.sender.address).split('@')[1]!;
 }
 
 export async function buildEml(config: Config, input: EmlInput): Promise<Buffer> {

@@ -9,7 +9,7 @@
  */
 import { Parser } from 'htmlparser2';
 import { NewsletterError } from '../errors.js';
-import { hasForbiddenScheme, linkScheme } from '../issue/schema.js';
+import { hasForbiddenScheme, linkScheme } from '../issue/fields.js';
 
 /** Attributes that hold an address a client may follow or fetch. */
 const URL_ATTRIBUTES = new Set(['href', 'src', 'background', 'action', 'formaction', 'poster', 'srcset', 'xlink:href', 'longdesc', 'cite', 'data']);

@@ -66,7 +66,7 @@ export function minifyHtml(html: string): string {
       if (CONDITIONAL.test(chunk)) out.push(collapse(chunk));
     } else if (/^<style/i.test(chunk)) {
       const open = /^<style\b[^>]*>/i.exec(chunk)![0];
-      out.push(open + minifyCss(chunk.slice(open.length, -'</style>'.length)) + '</style>');
+      out.push(`${open + minifyCss(chunk.slice(open.length, -'</style>'.length))}</style>`);
     } else out.push(chunk);
     last = m.index + chunk.length;
   }

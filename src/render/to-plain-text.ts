@@ -54,6 +54,6 @@ export function toPlainText(html: string): string {
     // A mailto link whose text is the address: the address alone, not "x@y <x@y>".
     .replace(/<a\b[^>]*href="mailto:([^"?]+)(?:\?[^"]*)?"[^>]*>\s*\1\s*<\/a>/gi, '$1');
   const text = convert(prepared, options);
-  return text.replace(/\n{3,}/g, '\n\n').trim() + '\n';
+  return `${text.replace(/\n{3,}/g, '\n\n').trim()}\n`;
 }
 

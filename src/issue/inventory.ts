@@ -2,12 +2,25 @@
  * Every link and image of an issue, with where it is written: in the issue file
  * (with its YAML position) or in the config. The link and image rules, the report's
  * link list and the online link check all read this one list, so a finding points
- * at the line the editor has to change rather than at the compiled HTML.
+ * at the line the editor has to change rather than at the compiled HTML; loading the
+ * issue's local images (load-assets.ts) reads its images from it too.
  */
 import { CONFIG_FILE, type Config } from '../config.js';
-import type { ImageData } from '../issue/schema.js';
-import { markdownLinks, safeDecode } from '../render/markdown.js';
-import type { CheckContext, Where } from './types.js';
+import type { LoadedIssue } from './load-issue.js';
+import { markdownLinks, safeDecode } from './markdown-links.js';
+import type { ImageData, Issue } from './schema.js';
+
+/** Where a finding comes from: a place in a file (and field), or an excerpt of the HTML. */
+export interface Where {
+  /** File shown to the user, relative to the project: issues/july-2025.yaml */
+  file?: string;
+  line?: number;
+  col?: number;
+  /** Field path in the issue (or config) file: sections[4].image.alt */
+  path?: string;
+  /** A short excerpt of the HTML or text, when the problem is not in a file we own. */
+  excerpt?: string;
+}
 
 export interface LinkEntry {
   href: string;
@@ -27,8 +40,16 @@ export interface ImageEntry {
 
 const MARKDOWN_KEYS = ['body', 'closing', 'intro', 'description'] as const;
 
-type InventoryInput = Pick<CheckContext, 'issue' | 'config' | 'locate' | 'locateIn' | 'issueFile'>;
-type Inventory = { links: LinkEntry[]; images: ImageEntry[] };
+/** What the inventory reads: the issue, the config, and where the issue's fields are written. */
+export interface InventoryInput {
+  issue: Issue;
+  config: Config;
+  /** The issue file as shown to the user (relative path). */
+  issueFile: string;
+  locate: LoadedIssue['locate'];
+  locateIn: LoadedIssue['locateIn'];
+}
+export type Inventory = { links: LinkEntry[]; images: ImageEntry[] };
 
 // Several rules read the inventory of the same build: make it once per issue and config.
 const made = new WeakMap<object, WeakMap<object, Inventory>>();
@@ -77,10 +98,14 @@ function makeInventory(ctx: InventoryInput): Inventory {
         break;
       case 'article':
         image(section.image, [...p, 'image']);
-        section.buttons?.forEach((b, j) => links.push({ href: b.href, text: b.label, kind: 'button', where: at([...p, 'buttons', j, 'href']) }));
+        section.buttons?.forEach((b, j) => {
+          links.push({ href: b.href, text: b.label, kind: 'button', where: at([...p, 'buttons', j, 'href']) });
+        });
         break;
       case 'tiles':
-        section.tiles.forEach((t, j) => links.push({ href: t.href, text: t.label, kind: 'tile', where: at([...p, 'tiles', j, 'href']) }));
+        section.tiles.forEach((t, j) => {
+          links.push({ href: t.href, text: t.label, kind: 'tile', where: at([...p, 'tiles', j, 'href']) });
+        });
         break;
       case 'excerpt':
         image(section.image, [...p, 'image']);
@@ -104,7 +129,9 @@ function makeInventory(ctx: InventoryInput): Inventory {
   const config: Config = ctx.config;
   images.push({ image: { ...config.brand.logo, href: config.brand.website }, where: cfg('brand.logo.src'), path: [] });
   links.push({ href: config.brand.website, text: config.brand.logo.alt, kind: 'image', where: cfg('brand.website') });
-  config.social.forEach((s, i) => links.push({ href: s.href, text: s.label, kind: 'text', where: cfg(`social[${i}].href`) }));
+  config.social.forEach((s, i) => {
+    links.push({ href: s.href, text: s.label, kind: 'text', where: cfg(`social[${i}].href`) });
+  });
   links.push({ href: `mailto:${config.unsubscribe.mailto}`, text: config.unsubscribe.mailto, kind: 'text', where: cfg('unsubscribe.mailto') });
   if (config.unsubscribe.url) links.push({ href: config.unsubscribe.url, text: 'unsubscribe online', kind: 'text', where: cfg('unsubscribe.url') });
   return { links, images };
@@ -112,9 +139,4 @@ function makeInventory(ctx: InventoryInput): Inventory {
 
 function pathText(p: readonly (string | number)[]): string {
   return p.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${k}` : String(k)), '');
-}
-
-/** The ids in the HTML: where "#id" links can go. */
-export function htmlIds(html: string): Set<string> {
-  return new Set([...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]!));
 }

@@ -1,4 +1,0 @@
-/** Ids of the check rules: what config may turn off or re-level and an issue may accept. */
-export const CHECK_RULE_IDS = ['size', 'links', 'link-text', 'tracking', 'images', 'document', 'readability', 'outlook', 'forbidden', 'message', 'accessibility', 'client-support', 'spam', 'links-online', 'render'] as const;
-
-export type CheckRuleId = (typeof CHECK_RULE_IDS)[number];
