@@ -7,7 +7,7 @@
  * The library never prints: a `.env` that other users can read is reported in `warnings`,
  * for the CLI to show. Nothing here ever quotes a value: they are secrets.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { NewsletterError } from './errors.js';
@@ -78,7 +78,7 @@ function scanLines(text: string): Map<string, number> {
 
 /** `<root>/.env`'s text and mode, or undefined when there is none. Throws ECONFIG when it exists but cannot be read. */
 async function readFileAndMode(file: string): Promise<{ text: string; mode: number } | undefined> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(file, 'r');
   } catch (err) {

@@ -27,6 +27,39 @@ describe('calendar invites in the build', () => {
     expect(r.html).not.toContain('Add to calendar');
   });
 
+  it('the DESCRIPTION has no hard wraps: the plain text wraps at 78 columns, the invite does not (paragraphs and list items stay)', async () => {
+    const project = await makeProject();
+    const r = await buildIssue('july-2025', { root: project });
+    const description = field(await readFile(path.join(r.dir, r.invites[0]!), 'utf8'), 'DESCRIPTION')!;
+    // The July event's one sentence is longer than 78 characters: the plain-text renderer wraps it, the invite must not.
+    expect(description).toBe(
+      "Overview of Crest Advisory's new research on how youth justice services are operationalising the Child First Framework in practice.\\n\\nRegister: https://liia.london/newsletter/july-2025/child-first-webinar",
+    );
+
+    // Markdown with a source line break inside a paragraph, and a list.
+    const file = path.join(project, 'issues', 'july-2025.yaml');
+    const yaml = await readFile(file, 'utf8');
+    const from = "      Overview of Crest Advisory's new research on how youth justice services are operationalising the Child First Framework in practice.\n";
+    expect(yaml).toContain(from);
+    await writeFile(
+      file,
+      yaml.replace(
+        from,
+        '      Overview of new research on how youth justice services\n      put the Child First Framework into practice.\n\n      - findings from twelve London boroughs, with examples of practice from youth justice services across the capital\n      - time for questions\n',
+      ),
+    );
+    const again = await buildIssue('july-2025', { root: project });
+    const lines = field(await readFile(path.join(again.dir, again.invites[0]!), 'utf8'), 'DESCRIPTION')!.split('\\n');
+    expect(lines).toEqual([
+      'Overview of new research on how youth justice services put the Child First Framework into practice.',
+      '',
+      ' - findings from twelve London boroughs\\, with examples of practice from youth justice services across the capital',
+      ' - time for questions',
+      '',
+      'Register: https://liia.london/newsletter/july-2025/child-first-webinar',
+    ]);
+  });
+
   it('links "Add to calendar" beside the register button when config gives archiveBaseUrl', async () => {
     const project = await makeProject();
     const cfg = path.join(project, 'newsletter.config.yaml');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { eventIcs, icsFileName, londonToUtc, type IcsInput } from '../src/authoring/calendar.js';
+import { eventIcs, icsFileName, londonToUtc, unfoldText, type IcsInput } from '../src/authoring/calendar.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NOW = new Date('2025-06-20T09:15:30.250Z');
@@ -322,7 +322,7 @@ describe('eventIcs: lines, folding and escaping', () => {
   const LONG =
     'Join us 🎉 for a session on Child First; practice, research, and next steps — with colleagues from Crest Advisory, ' +
     'YJB; London boroughs, and partners 👩‍👩‍👧‍👦🇬🇧. Path: C:\\data\\notes; "quoted", semicolons; commas, ' +
-    'accents: café, naïve, Zürich, 日本語テキスト.\nSecond line, with a comma.\r\nThird; line\\n (a literal backslash-n). ' +
+    'accents: café, naïve, Zürich, 日本語テキスト.\n\nSecond paragraph, with a comma.\r\n\r\nThird; line\\n (a literal backslash-n). ' +
     '😀'.repeat(30);
 
   function physicalLines(ics: string): Buffer[] {
@@ -394,6 +394,61 @@ describe('eventIcs: lines, folding and escaping', () => {
   it('control characters other than tab are dropped from TEXT', () => {
     const ev = vevent(eventIcs(base({ title: 'A\u0007B\tC\u0000D' })));
     expect(value(ev, 'SUMMARY')).toBe('AB\tCD');
+  });
+});
+
+describe('eventIcs: the description is unfolded (calendars show every line break)', () => {
+  it('joins soft wraps within a paragraph with a space; keeps paragraph breaks, list items and heading underlines as line breaks', () => {
+    const wrapped = [
+      'Overview of Crest Advisory\'s new research on how youth justice services are',
+      'operationalising the Child First Framework in practice.',
+      '',
+      '',
+      'What to expect',
+      '--------------',
+      'Three short talks and',
+      'a discussion:',
+      ' - the research, with findings from',
+      '   twelve London boroughs',
+      ' - practice examples',
+      '    - nested, wrapped',
+      '      here',
+      '1. numbered item',
+      '',
+      '> a quotation that was',
+      '> wrapped across lines',
+    ].join('\n');
+    const description = unescapeText(value(vevent(eventIcs(base({ description: wrapped }))), 'DESCRIPTION'));
+    expect(description).toBe(
+      [
+        "Overview of Crest Advisory's new research on how youth justice services are operationalising the Child First Framework in practice.",
+        '',
+        'What to expect',
+        '--------------',
+        'Three short talks and a discussion:',
+        ' - the research, with findings from twelve London boroughs',
+        ' - practice examples',
+        '    - nested, wrapped here',
+        '1. numbered item',
+        '',
+        '> a quotation that was wrapped across lines',
+        '',
+        `Register: ${REGISTER}`,
+      ].join('\n'),
+    );
+  });
+
+  it('the unfolded description is still folded at 75 octets (RFC 5545 line folding, a different thing)', () => {
+    const ics = eventIcs(base({ description: `${'word '.repeat(30)}\n${'more '.repeat(30)}` }));
+    const lines = ics.split('\r\n');
+    const i = lines.findIndex((l) => l.startsWith('DESCRIPTION:'));
+    expect(Buffer.byteLength(lines[i]!)).toBe(75);
+    expect(lines[i + 1]).toMatch(/^ /);
+    expect(unescapeText(value(vevent(ics), 'DESCRIPTION'))).toBe(`${'word '.repeat(30)}${'more '.repeat(30).trimEnd()}\n\nRegister: ${REGISTER}`);
+  });
+
+  it('CRLF and CR wraps are soft wraps too; runs of blank lines are one paragraph break', () => {
+    expect(unfoldText('a\r\nb\rc\n\n\n\n d\ne')).toBe('a b c\n\n d e');
   });
 });
 

@@ -174,7 +174,8 @@ describe('readList: rows', () => {
   it('keeps the first of addresses that differ only in case, and reports the others with both lines', async () => {
     const r = await list('email,name\nAnn@Example.org,Ann\nbob@example.org,Bob\nann@example.ORG,Ann again\n ANN@EXAMPLE.ORG ,Ann thrice\n');
     expect(r.recipients).toEqual([
-      { email: 'Ann@Example.org', name: 'Ann', line: 2 },
+      // On the wire the domain is lower-cased (the local part keeps its case).
+      { email: 'Ann@Example.org', wire: 'Ann@example.org', name: 'Ann', line: 2 },
       { email: 'bob@example.org', name: 'Bob', line: 3 },
     ]);
     expect(r.duplicates).toEqual([
@@ -182,6 +183,32 @@ describe('readList: rows', () => {
       { line: 5, email: 'ANN@EXAMPLE.ORG', firstLine: 2 },
     ]);
     expect(r.rows).toBe(4);
+  });
+
+  it('an IDN domain, its upper case and its punycode are one recipient, sent in punycode; the suppression file matches any of the three', async () => {
+    const supp = await file('# unsubscribed\ngone@BÜRO.example.org\n', 'txt');
+    const r = await list(
+      'email,name\na@münchen.de,Anna\na@MÜNCHEN.de,Again\na@xn--mnchen-3ya.de,Punycode\ngone@xn--bro-hoa.example.org,Gone\nGONE@büro.example.org,Gone again\n',
+      { suppressionFile: supp },
+    );
+    expect(r.recipients).toEqual([{ email: 'a@münchen.de', wire: 'a@xn--mnchen-3ya.de', name: 'Anna', line: 2 }]);
+    expect(r.duplicates).toEqual([
+      { line: 3, email: 'a@MÜNCHEN.de', firstLine: 2 },
+      { line: 4, email: 'a@xn--mnchen-3ya.de', firstLine: 2 },
+      { line: 6, email: 'GONE@büro.example.org', firstLine: 5 },
+    ]);
+    expect(r.suppressed).toEqual([{ line: 5, email: 'gone@xn--bro-hoa.example.org' }]);
+    expect([...(await readSuppressions(supp))]).toEqual(['gone@xn--bro-hoa.example.org']);
+  });
+
+  it('refuses a UTF-8 local part, a bare host and a numeric top-level domain, each with its line and why', async () => {
+    const r = await list('email\njörg@example.de\na@example\na@192.168.0.1\nok@example.org\n');
+    expect(r.recipients.map((x) => x.email)).toEqual(['ok@example.org']);
+    expect(r.invalid).toEqual([
+      { line: 2, value: 'jörg@example.de', reason: expect.stringMatching(/the part before the @ has a non-ASCII letter \("ö"\).*ask the person for their ASCII address/) },
+      { line: 3, value: 'a@example', reason: expect.stringMatching(/the domain has no dot/) },
+      { line: 4, value: 'a@192.168.0.1', reason: expect.stringMatching(/ends in a number/) },
+    ]);
   });
 
   it('reports invalid rows with their line and why, and skips them', async () => {
@@ -367,7 +394,7 @@ describe('addresses', () => {
   /** A well-formed address of `length` characters (246 or more). */
   const longAddress = (length: number) => `a@${['b', 'c', 'd', 'e'].map((c) => c.repeat(60)).join('.')}.${'f'.repeat(length - 246)}`;
 
-  it.each(['a@example.org', 'first.last+tag@sub.example.org', "o'brien@example.org", 'x_y-z@ex-ample.org', 'josé@example.org', 'a@exämple.org'])(
+  it.each(['a@example.org', 'first.last+tag@sub.example.org', "o'brien@example.org", 'x_y-z@ex-ample.org', 'a@exämple.org', 'a@münchen.de'])(
     'accepts %s',
     (a) => expect(isValidAddress(a)).toBe(true),
   );
@@ -392,6 +419,8 @@ describe('addresses', () => {
     'a@',
     'mailto:a@example.org',
     'a\u200b@example.org',
+    'josé@example.org',
+    'a@1.2.3.4',
     `${'a'.repeat(65)}@example.org`,
     longAddress(255),
   ])('rejects %j', (a) => expect(isValidAddress(a)).toBe(false));

@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeProject, ROOT, runCli } from './helpers.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
@@ -21,6 +23,39 @@ async function sink(options: Parameters<typeof startSink>[0] = {}): Promise<Smtp
   const s = await startSink(options);
   sinks.push(s);
   return s;
+}
+
+/**
+ * An SMTP server that records the commands exactly as the client sent them. (The sink's
+ * envelope cannot show punycode: smtp-server turns an `xn--` domain back into Unicode.) It
+ * does not announce SMTPUTF8, as many relays do not.
+ */
+async function rawServer(): Promise<{ url: string; commands: string[]; messages: string[]; close: () => Promise<void> }> {
+  const commands: string[] = [];
+  const messages: string[] = [];
+  const log = (...args: unknown[]) => {
+    if (args[1] === 'C:' && typeof args[2] === 'string') commands.push(args[2]);
+  };
+  const logger = { info: () => {}, debug: log, error: () => {}, warn: () => {}, trace: () => {}, fatal: () => {}, child: () => logger };
+  const server = new SMTPServer({
+    secure: false,
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    disableReverseLookup: true,
+    hideSMTPUTF8: true,
+    logger: logger as unknown as boolean,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        messages.push(Buffer.concat(chunks).toString('latin1'));
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return { url: `smtp://127.0.0.1:${port}`, commands, messages, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** A project whose config sends fast and retries quickly, with the editors at example.org. */
@@ -87,7 +122,7 @@ describe('the gate', () => {
     const r = await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/was never test-sent, so no editor has seen it/);
-    expect(r.err).toContain('npx build-issue july-2025 --send-test');
+    expect(r.err).toContain('npx build-issue test-send july-2025');
     expect(s.messages).toHaveLength(0);
   });
 
@@ -190,6 +225,53 @@ describe('sending to the list', () => {
     expect(s.messages.map((m) => m.to[0]).sort()).toEqual(['ann@example.org', 'q@example.org']);
     const ann = await s.parse(s.messages.findIndex((m) => m.to[0] === 'ann@example.org'));
     expect(ann.to && 'value' in ann.to ? ann.to.value[0] : undefined).toEqual({ address: 'ann@example.org', name: 'Smith, Ann' });
+  });
+
+  it('an IDN domain goes on the wire in punycode (MAIL FROM, RCPT TO, To), one recipient however it is written; a UTF-8 local part is skipped with its reason', async () => {
+    const s = await sink();
+    const project = await sendProject('suppressionFile: lists/unsubscribed.txt\n');
+    await testSend(project, s);
+    // Unsubscribed in Unicode and upper case; listed in punycode: the same address.
+    await writeFile(path.join(project, 'lists/unsubscribed.txt'), 'gone@BÜRO.example.org\n');
+    await writeFile(
+      path.join(project, 'lists/list.csv'),
+      'email,name\na@münchen.de,Anna\na@MÜNCHEN.de,Anna again\na@xn--mnchen-3ya.de,Anna in punycode\ngone@xn--bro-hoa.example.org,Gone\njörg@example.de,Jörg\nplain@example.org,Plain\n',
+    );
+    const raw = await rawServer();
+    try {
+      const r = await runCli(['july-2025', '--send', '--list', 'lists/list.csv', '--yes'], project, { SMTP_URL: raw.url });
+      expect(r.code, r.err).toBe(0);
+      expect(r.err).toMatch(/6 rows, 2 recipients \(1 invalid, 2 duplicates, 1 unsubscribed\)/);
+      expect(r.err).toMatch(/skipped line 6: .*non-ASCII/);
+      // The server saw only ASCII: the punycode domain in RCPT TO, and in the To header.
+      expect(raw.commands.filter((c) => /^RCPT TO/i.test(c)).sort()).toEqual(['RCPT TO:<a@xn--mnchen-3ya.de>', 'RCPT TO:<plain@example.org>']);
+      expect(raw.commands.filter((c) => /^MAIL FROM/i.test(c))).toEqual(Array(2).fill('MAIL FROM:<liiateam@londoncouncils.gov.uk>'));
+      expect(raw.commands.join('\n')).not.toMatch(/SMTPUTF8|[^\x00-\x7f]/);
+      const anna = raw.messages.find((m) => m.includes('a@xn--mnchen-3ya.de'))!;
+      expect(anna).toMatch(/^To: "Anna" <a@xn--mnchen-3ya\.de>\r?$/m);
+      expect(anna).not.toMatch(/münchen/i);
+    } finally {
+      await raw.close();
+    }
+    // The ledger keys the recipient once, by the punycode form.
+    const ledger = readLedger(path.join(project, 'sends/july-2025/ledger.jsonl'));
+    expect([...ledger.recipients.keys()].sort()).toEqual(['a@xn--mnchen-3ya.de', 'plain@example.org']);
+  });
+
+  it('a test send to an IDN address uses punycode on the wire; a --to that is not an address is refused before anything goes', async () => {
+    const project = await sendProject();
+    const raw = await rawServer();
+    try {
+      const r = await runCli(['july-2025', '--send-test', '--to', 'editor@münchen.de'], project, { SMTP_URL: raw.url });
+      expect(r.code, r.err).toBe(0);
+      expect(raw.commands.filter((c) => /^RCPT TO/i.test(c))).toEqual(['RCPT TO:<editor@xn--mnchen-3ya.de>']);
+      const bad = await runCli(['july-2025', '--send-test', '--to', 'ok@example.org,a@example'], project, { SMTP_URL: raw.url });
+      expect(bad.code).not.toBe(0);
+      expect(bad.err).toMatch(/--to "a@example": the domain has no dot/);
+      expect(raw.messages).toHaveLength(1);
+    } finally {
+      await raw.close();
+    }
   });
 
   it('retries a temporary failure (450, then accepted) and records a permanent one (550)', async () => {

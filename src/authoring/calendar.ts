@@ -11,10 +11,16 @@
  * Sunday of March to 01:00 UTC on the last Sunday of October), checked against Node's
  * time-zone data by the tests.
  */
+import { parseAddress } from '../issue/email-address.js';
 
 export interface IcsInput {
   title: string;
-  /** Plain text (no Markdown, no HTML). */
+  /**
+   * Plain text (no Markdown, no HTML). A single line break inside a paragraph is taken as a
+   * soft wrap (from the plain-text renderer's 78 columns, or the YAML source) and becomes a
+   * space; blank lines, list items (`- `, `* `, `1. `) and heading underlines stay line breaks.
+   * See `unfoldText`.
+   */
   description: string;
   /** Local ISO date-time in Europe/London, e.g. "2025-07-10T14:00:00" (seconds optional). */
   start: string;
@@ -260,6 +266,41 @@ function foldLine(line: string): string {
   return out.join(CRLF);
 }
 
+const LIST_ITEM = /^[ \t]*(?:[-*+•]|\d{1,3}[.)])[ \t]+\S/;
+const UNDERLINE = /^[ \t]*(?:={3,}|-{3,})[ \t]*$/;
+const QUOTE = /^[ \t]*(?:>[ \t]?)+/;
+
+/**
+ * `text` with its soft wraps undone, for a calendar's DESCRIPTION: calendars show every line
+ * break, so a paragraph wrapped at 78 columns by the plain-text renderer (or across source
+ * lines in the YAML) would show ragged. Within a paragraph, a line joins the previous one with
+ * a space, except a list item (`- `, `* `, `1. `, kept with its indent), a heading underline
+ * (`===`, `---`) and the line after one. Paragraphs (one or more blank lines) are separated by
+ * one blank line. Quoted lines (`> `) join without repeating the `>`. Not to be confused with
+ * RFC 5545 line folding at 75 octets (foldLine), which calendars undo when they read the file.
+ */
+export function unfoldText(text: string): string {
+  return text
+    .replace(/\r\n|\r/g, '\n')
+    .split(/\n(?:[ \t]*\n)+/)
+    .map((paragraph) => {
+      const out: string[] = [];
+      let previous = '';
+      for (const raw of paragraph.split('\n')) {
+        const line = raw.trimEnd();
+        if (out.length === 0 || LIST_ITEM.test(line) || UNDERLINE.test(line) || UNDERLINE.test(previous)) out.push(line);
+        else {
+          const quote = QUOTE.exec(previous)?.[0] !== undefined && QUOTE.exec(line)?.[0] !== undefined;
+          const rest = (quote ? line.replace(QUOTE, '') : line).trim();
+          if (rest) out[out.length - 1] = `${out[out.length - 1]!.trimEnd()} ${rest}`;
+        }
+        previous = line;
+      }
+      return out.join('\n');
+    })
+    .join('\n\n');
+}
+
 /**
  * The .ics text of one event: VCALENDAR (PRODID, VERSION 2.0, GREGORIAN, METHOD:PUBLISH),
  * the Europe/London VTIMEZONE, and one VEVENT. CRLF line endings, folded at 75 octets.
@@ -281,7 +322,7 @@ export function eventIcs(input: IcsInput): string {
   }
 
   const url = input.url === undefined ? undefined : uriValue('The event URL', input.url.trim());
-  const description = input.description.replace(/\s+$/, '');
+  const description = unfoldText(input.description).replace(/\s+$/, '');
   const fullDescription =
     url === undefined || description.includes(url)
       ? description
@@ -305,14 +346,15 @@ export function eventIcs(input: IcsInput): string {
     `DESCRIPTION:${escapeText(fullDescription)}`,
   ];
   if (url !== undefined) lines.push(`URL:${url}`);
-  if (input.location !== undefined && input.location.trim()) lines.push(`LOCATION:${escapeText(input.location)}`);
+  if (input.location?.trim()) lines.push(`LOCATION:${escapeText(input.location)}`);
   if (input.organizer) {
-    const email = input.organizer.email.trim();
-    if (!/^[^\s@:;,"<>]+@[^\s@:;,"<>]+$/.test(email)) {
-      throw new RangeError(`Not an email address for the organizer: ${JSON.stringify(input.organizer.email)}`);
+    // The one address rule (src/issue/email-address.ts); a mailto: URI is ASCII, so the wire form (punycode domain).
+    const address = parseAddress(input.organizer.email);
+    if (!address.ok) {
+      throw new RangeError(`Not an email address for the organizer: ${JSON.stringify(input.organizer.email)}: ${address.reason}`);
     }
     const name = input.organizer.name.trim();
-    lines.push(`ORGANIZER${name ? `;CN=${paramValue(name)}` : ''}:mailto:${email}`);
+    lines.push(`ORGANIZER${name ? `;CN=${paramValue(name)}` : ''}:mailto:${address.wire}`);
   }
   lines.push('END:VEVENT', 'END:VCALENDAR');
   return lines.map(foldLine).join(CRLF) + CRLF;

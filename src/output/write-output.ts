@@ -98,7 +98,10 @@ export async function writeOutputDir(dir: string, files: Record<string, string |
     // Names may hold a folder ("assets/leaflet.3f2a9c1b.png").
     const folders = new Set(Object.keys(files).map((name) => path.dirname(name)).filter((d) => d !== '.'));
     await Promise.all([...folders].map((d) => mkdir(path.join(staging!, d), { recursive: true })));
-    await Promise.all(Object.entries({ ...files, [BUILD_MARKER]: MARKER_TEXT }).map(([name, content]) => writeFile(path.join(staging!, name), content)));
+    // allSettled, not all: on a failed write the others must have finished before the staging folder is removed below.
+    const writes = await Promise.allSettled(Object.entries({ ...files, [BUILD_MARKER]: MARKER_TEXT }).map(([name, content]) => writeFile(path.join(staging!, name), content)));
+    const failed = writes.find((w) => w.status === 'rejected');
+    if (failed) throw failed.reason;
     const old = `${path.join(parent, `.${base}.old-`)}${process.pid}-${Date.now()}`;
     const hadOld = await lstat(dir).then(() => true, () => false);
     if (hadOld) await rename(dir, old);

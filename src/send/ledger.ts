@@ -1,4 +1,6 @@
 /**
+ * (Over 400 lines, one unit on purpose: the ledger's record format, durability and recovery must be read together.)
+ *
  * The send ledger: sends/<slug>/ledger.jsonl, one JSON record per line, appended
  * as things happen (rewritten only to set aside a damaged line). It is what makes a send resumable exactly once.
  *
@@ -35,7 +37,7 @@
 import { appendFileSync, closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
-import { addressKey } from './list.js';
+import { addressKey } from '../issue/email-address.js';
 
 export type LedgerRecord =
   | { t: 'start'; at: string; hash: string; subject: string; recipients: number; pid: number; skipTestGate?: boolean; dryRun?: boolean }
@@ -271,7 +273,7 @@ export type AppendResult = 'written' | 'absent' | 'maybe';
 const RESERVE_BYTES = 16 * 1024;
 
 export function describeFailure(file: string, err: NodeJS.ErrnoException, op: LedgerFailure['op']): LedgerFailure {
-  const dir = path.dirname(shownLedger(file)) + '/';
+  const dir = `${path.dirname(shownLedger(file))}/`;
   const code = err.code ?? 'EIO';
   const resume = 'then run the same command to resume';
   const [problem, todo] =
@@ -369,7 +371,7 @@ export class Ledger {
       this.size = parsed.wholeBytes;
       const extra = parsed.damage.flatMap(standIns);
       if (extra.length) {
-        const text = Buffer.from(extra.map((r) => JSON.stringify(r) + '\n').join(''));
+        const text = Buffer.from(extra.map((r) => `${JSON.stringify(r)}\n`).join(''));
         writeAll(this.fd, text);
         this.size += text.length;
       }
@@ -377,7 +379,7 @@ export class Ledger {
     } else {
       // Damage in the middle: write the ledger again, whole records only, and put it in place atomically.
       const tmp = `${this.file}.healing`;
-      const text = Buffer.from(parsed.items.flatMap((item) => ('r' in item ? [item.r] : standIns(item.d))).map((r) => JSON.stringify(r) + '\n').join(''));
+      const text = Buffer.from(parsed.items.flatMap((item) => ('r' in item ? [item.r] : standIns(item.d))).map((r) => `${JSON.stringify(r)}\n`).join(''));
       writeFileSync(tmp, text, { mode: 0o600 });
       const tfd = openSync(tmp, 'r+');
       try {
@@ -397,7 +399,7 @@ export class Ledger {
   /** Append one record, whole: it reaches the OS at once, the disk at the next flush. Never throws: a failure is in `failure`. */
   append(record: LedgerRecord): AppendResult {
     if (this.fd < 0) return 'absent';
-    const buf = Buffer.from((this.torn ? '\n' : '') + JSON.stringify(record) + '\n');
+    const buf = Buffer.from(`${this.torn ? '\n' : ''}${JSON.stringify(record)}\n`);
     let done = 0;
     for (;;) {
       try {

@@ -13,11 +13,12 @@ import { encodeWords, foldLines } from 'nodemailer/lib/mime-funcs/index.js';
 import type { BuildResult } from '../build-issue.js';
 import type { Config } from '../config.js';
 import { NewsletterError } from '../errors.js';
-import { foldableHeader, senderDomain } from '../render/build-eml.js';
+import { wireAddress } from '../issue/email-address.js';
+import { foldableHeader } from '../render/build-eml.js';
 import { replaceAssetUrls, type LocalAsset } from '../issue/load-assets.js';
 
 export interface PreparedMessage {
-  /** The envelope sender. */
+  /** The envelope sender (MAIL FROM), in wire form: an IDN domain in punycode. */
   from: string;
   subject: string;
   /** Bytes of the shared part (headers every copy shares, and the body). */
@@ -35,7 +36,7 @@ export interface PreparedMessage {
    * every copy, so a send of 100,000 allocates 100,000 small header lines, not
    * 100,000 copies of the body.
    */
-  forRecipient(to: { email: string; name?: string }): Promise<Buffer[]>;
+  forRecipient(to: { email: string; wire?: string; name?: string }): Promise<Buffer[]>;
 }
 
 /**
@@ -60,12 +61,16 @@ export interface PrepareOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The sender's domain as headers carry it (ASCII: an IDN domain in punycode). */
+const wireDomain = (config: Config) => wireAddress(config.sender.address).split('@')[1]!;
+
 /** Headers every copy carries that say how to leave the list (RFC 2369, RFC 8058). */
 export function listHeaders(config: Config): Record<string, string> {
-  const unsubscribe = [`<mailto:${config.unsubscribe.mailto}?subject=Unsubscribe>`];
+  // A header is ASCII: an IDN domain in punycode (the address passed the rule when the config was read).
+  const unsubscribe = [`<mailto:${wireAddress(config.unsubscribe.mailto)}?subject=Unsubscribe>`];
   if (config.unsubscribe.url) unsubscribe.unshift(`<${config.unsubscribe.url}>`);
   const headers: Record<string, string> = {
-    'List-Id': config.listId ?? `${config.sender.name} <newsletter.${senderDomain(config)}>`,
+    'List-Id': config.listId ?? `${config.sender.name} <newsletter.${wireDomain(config)}>`,
     'List-Unsubscribe': unsubscribe.join(', '),
   };
   // One-click unsubscribe (Gmail and Yahoo require it of bulk senders) needs an https URL.
@@ -214,8 +219,8 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const inline = options.inlineImages ?? [];
   const cid = (a: LocalAsset) => `${a.name}@${build.slug}`;
   const composed = await new MailComposer({
-    from: { name: config.sender.name, address: config.sender.address },
-    replyTo: config.replyTo,
+    from: { name: config.sender.name, address: wireAddress(config.sender.address) },
+    replyTo: config.replyTo === undefined ? undefined : wireAddress(config.replyTo),
     subject: foldableHeader(subject),
     text: build.text,
     html: inline.length ? replaceAssetUrls(build.html, inline, (a) => `cid:${cid(a)}`) : build.html,
@@ -237,18 +242,19 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   // What the receiver reads once the dots are undone: CRLF line ends. The body starts after the blank line.
   const crlf = (b: Buffer) => b.toString('latin1').replace(/\r?\n|\r/g, '\r\n');
   const signCopy = key ? sharedDkim(key, crlf(Buffer.from(head, 'latin1')), crlf(body).slice(4)) : undefined;
-  const domain = senderDomain(config);
+  // Message-ID is ASCII too: the sender's domain in punycode.
+  const domain = wireDomain(config);
   const tag = `${build.slug}.${build.hash.slice(0, 12)}`;
 
   return {
-    from: config.sender.address,
+    from: wireAddress(config.sender.address),
     subject,
     size: shared.length + body.length,
     dotStuffed: true,
     async forRecipient(to) {
       const own = Buffer.from(
         // Folded at spaces to 76 octets a line: a long name cannot make a line over RFC 5322's limit.
-        `\r\n${folded(`To: ${formatAddress(to.email, to.name)}`)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>`,
+        `\r\n${folded(`To: ${formatAddress(to.wire ?? wireAddress(to.email), to.name)}`)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>`,
         'utf8',
       );
       if (!signCopy) return [shared, own, sharedBody];

@@ -18,7 +18,8 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildIssue, resolveIssueFile, type BuildOptions, type BuildResult } from '../build-issue.js';
 import { readEnv } from '../env-file.js';
-import { NewsletterError } from '../errors.js';
+import { NewsletterError, printable } from '../errors.js';
+import { parseAddress } from '../issue/email-address.js';
 import { formatWhere } from '../check/index.js';
 import { readLedger, Ledger, now } from './ledger.js';
 import { readList, type ListResult, type Recipient, addressKey } from './list.js';
@@ -107,13 +108,22 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
   const smtp = await smtpSettings(root, env);
   const build = await buildFor(issueArg, root, options);
   const to = options.to?.length ? options.to : build.config.editors;
+  // The config's addresses passed the rule when it was read; --to addresses are checked here, all at once.
+  const parsed = to.map((email) => ({ email, parsed: parseAddress(email) }));
+  const refused = parsed.flatMap(({ email, parsed: p }) => (p.ok ? [] : [{ message: `--to ${JSON.stringify(printable(email))}: ${p.reason}` }]));
+  if (refused.length) {
+    throw new NewsletterError('EUSAGE', `not an email address: ${refused.map((r) => r.message).join('; ')}`, {
+      problems: refused,
+      hint: 'Give --to as comma-separated addresses, e.g. --to ann@example.org,bob@example.org',
+    });
+  }
   // Local images go inline (CID): the editors see them before the assets are uploaded.
   const message = await prepareMessage(build, build.config, { root, env, subjectPrefix: '[TEST] ', inlineImages: build.assets });
   const result = await runSend({
     ...engineSettings(build, options),
     smtp,
     message,
-    recipients: to.map((email, i) => ({ email, line: i + 1 })),
+    recipients: parsed.map(({ email, parsed: p }, i) => ({ email, wire: p.ok ? p.wire : email, line: i + 1 })),
     signal: options.signal,
     onProgress: options.onProgress,
     timeouts: options.timeouts,
@@ -124,7 +134,7 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
     const dir = sendsDir(root, build.slug);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const record: TestSendRecord = { at: now(), hash: build.hash, subject: build.issue.subject, to };
-    appendFileSync(path.join(dir, 'test-sends.jsonl'), JSON.stringify(record) + '\n', { mode: 0o600 });
+    appendFileSync(path.join(dir, 'test-sends.jsonl'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
   }
   return { build, to, result, smtp: smtp.shown };
 }
@@ -186,7 +196,7 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
   const skipTestGate = Boolean(options.skipTestGate);
   if (!testSent && !skipTestGate) {
     throw new NewsletterError('ESEND_REFUSED', `not sending ${slug}: this version (build ${build.hash.slice(0, 12)}) was never test-sent, so no editor has seen it`, {
-      hint: `Run: npx build-issue ${slug} --send-test, have the editors check it, then send again. (Any change to the issue since the last test send needs a new one.)`,
+      hint: `Run: npx build-issue test-send ${slug}, have the editors check it, then send again. (Any change to the issue since the last test send needs a new one.)`,
     });
   }
 
