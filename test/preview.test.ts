@@ -9,11 +9,13 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NewsletterError } from '../src/errors.js';
+import { fillPage, findPageDir, loadPreviewPage } from '../src/preview/page.js';
 import { startPreview, type PreviewEvent, type PreviewServer } from '../src/preview/server.js';
-import { lineOf, makeProject, replaceOnce } from './helpers.js';
+import { lineOf, makeProject, replaceOnce, ROOT } from './helpers.js';
 
 /**
  * How long a test waits for an event (a build, a frame's update, an alert) before it calls it
@@ -80,7 +82,7 @@ function rawGet(url: string, headers: Record<string, string> = {}, method = 'GET
 function connects(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
-    s.setTimeout(2000);
+    s.setTimeout(EVENT_WAIT_MS); // a hang detector: a refusal comes at once
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -103,6 +105,8 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
   let page: Page;
   const mainNavigations: string[] = [];
   const pageErrors: string[] = [];
+  /** What Chromium refused under the page's Content-Security-Policy (it says so on the console). */
+  const cspViolations: string[] = [];
   const timings: Record<string, number[]> = {};
   const time = (what: string, ms: number) => (timings[what] ??= []).push(Math.round(ms));
 
@@ -131,19 +135,31 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     server.on((e) => void (e.type !== 'listening' && time(`build (${e.type})`, e.ms)));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // Hermetic: the email's images are on the web; only the preview server is reachable.
     const origin = new URL(server.url).origin;
-    await context.route((url) => url.origin !== origin, (route) => route.abort());
+    await context.route(
+      (url) => url.origin !== origin,
+      (route) => route.abort(),
+    );
     page = await context.newPage();
     page.on('pageerror', (e) => void pageErrors.push(e.message));
+    page.on('console', (m) => void (/Content.Security.Policy/i.test(m.text()) && cspViolations.push(m.text())));
     page.on('framenavigated', (f) => {
       if (f === page.mainFrame()) mainNavigations.push(f.url());
     });
     await page.goto(server.url);
-    await framesShow(MASTHEAD, 10_000);
+    await framesShow(MASTHEAD);
   });
 
   afterAll(async () => {
@@ -153,10 +169,32 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     if (Object.keys(timings).length) console.log(`preview timings (ms): ${JSON.stringify(timings)}`);
   });
 
+  it('runs its own script and style sheet, /preview.js and /preview.css, under a same-origin-only policy', async () => {
+    const origin = new URL(server.url).origin;
+    const loaded = await page.evaluate(() => ({
+      scripts: [...document.scripts].map((s) => s.src),
+      sheets: [...document.styleSheets].map((s) => s.href),
+      background: getComputedStyle(document.body).backgroundColor,
+      lineHeight: getComputedStyle(document.body).lineHeight,
+      tabs: getComputedStyle(document.querySelector('[role=tablist]')!).display,
+    }));
+    expect(loaded).toEqual({
+      scripts: [`${origin}/preview.js`],
+      sheets: [`${origin}/preview.css`],
+      background: 'rgb(244, 244, 246)',
+      lineHeight: '24px',
+      tabs: 'flex',
+    });
+    // The script ran: the event stream is open.
+    await expect.poll(() => page.locator('#live').textContent(), { timeout: EVENT_WAIT_MS }).toMatch(/^Live/);
+  });
+
   it('shows the email in a 600 px and a 375 px frame, each the full width of the email', async () => {
     // Each frame grows to its email's height once loaded, so no scrollbar takes width from the email.
-    await page.waitForFunction(() =>
-      ['frame-desktop', 'frame-phone'].every((id) => (document.getElementById(id) as HTMLIFrameElement).style.height !== ''),
+    await page.waitForFunction(
+      () => ['frame-desktop', 'frame-phone'].every((id) => (document.getElementById(id) as HTMLIFrameElement).style.height !== ''),
+      null,
+      { timeout: EVENT_WAIT_MS },
     );
     const measure = (id: string) =>
       page.$eval(`#${id}`, (f) => {
@@ -192,7 +230,9 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
   it("shows the HTML size against Gmail's 102 KB clipping limit, the build time and the issue", async () => {
     const bytes = server.state().result!.bytes.html;
     const size = page.locator('#size');
-    await expect.poll(() => size.textContent(), { timeout: EVENT_WAIT_MS }).toContain(`HTML ${(bytes / 1000).toFixed(1)} KB of Gmail's 102.0 KB clipping limit (${Math.round((bytes / 102_000) * 100)}%)`);
+    await expect
+      .poll(() => size.textContent(), { timeout: EVENT_WAIT_MS })
+      .toContain(`HTML ${(bytes / 1000).toFixed(1)} KB of Gmail's 102.0 KB clipping limit (${Math.round((bytes / 102_000) * 100)}%)`);
     expect(await size.getAttribute('class')).toBe('size'); // well under 90 KB: no warning colour
     expect(await page.locator('#time').textContent()).toMatch(/^Built in \d+ ms at .+ \(build 1\)$/);
     expect(await page.locator('h1').textContent()).toContain('July 2025 ISSUE');
@@ -291,7 +331,9 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     await page.waitForFunction(() => document.querySelector('[role=alert]')?.textContent?.includes('"tilez"'), null, { timeout: EVENT_WAIT_MS });
     time('save to error shown', performance.now() - t0);
     text = (await alert.textContent())!;
-    expect(text).toMatch(new RegExp(`issues/july-2025\\.yaml:${lineOf(schemaBroken, 'kind: tilez')}:\\d+ sections\\[\\d+\\]\\.kind "tilez" is not a section kind`));
+    expect(text).toMatch(
+      new RegExp(`issues/july-2025\\.yaml:${lineOf(schemaBroken, 'kind: tilez')}:\\d+ sections\\[\\d+\\]\\.kind "tilez" is not a section kind`),
+    );
     expect(text).not.toContain('(broken)');
 
     // The next good save: the alert goes, the new email shows, all without a reload.
@@ -305,7 +347,7 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     expect(server.state().error).toBeUndefined();
   });
 
-  it("shows the size in the warning colour past 90 KB", async () => {
+  it('shows the size in the warning colour past 90 KB', async () => {
     // Enough extra letter paragraphs to take the HTML past 90 KB but not past 102 KB.
     const paragraph = `      ${'Practice Spotlight gathers examples of practice from across London. '.repeat(10).trim()}\n\n`;
     const anchor = '    signature:\n';
@@ -326,6 +368,7 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
 
   it('says so when the preview server stops, instead of showing a stale page as live', async () => {
     expect(pageErrors).toEqual([]); // the page's script never threw, through every state above
+    expect(cspViolations).toEqual([]); // and nothing the page does was refused by its policy
     expect(await page.locator('#live').textContent()).toMatch(/^Live/);
     await server.close();
     await expect.poll(() => page.locator('#live').textContent(), { timeout: EVENT_WAIT_MS }).toMatch(/^Disconnected/);
@@ -335,11 +378,11 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
 describe('the preview server', { timeout: 120_000 }, () => {
   const projects: string[] = [];
   const servers: PreviewServer[] = [];
-  const start = async (opts: { issue?: string; port?: number; prepare?: (project: string) => Promise<void> } = {}) => {
+  const start = async (opts: { issue?: string; port?: number; debounceMs?: number; prepare?: (project: string) => Promise<void> } = {}) => {
     const project = await makeProject();
     projects.push(project);
     await opts.prepare?.(project);
-    const server = await startPreview({ root: project, issue: opts.issue ?? 'july-2025', port: opts.port });
+    const server = await startPreview({ root: project, issue: opts.issue ?? 'july-2025', port: opts.port, debounceMs: opts.debounceMs });
     servers.push(server);
     return { project, server, issueFile: path.join(project, 'issues', 'july-2025.yaml') };
   };
@@ -358,10 +401,30 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const pageHtml = await page.text();
     expect(pageHtml).toContain('<title>Preview: july-2025</title>');
-    expect(pageHtml).toContain("new EventSource('/events')");
-    // Self-contained: no external stylesheet, script or font.
-    expect(pageHtml).not.toMatch(/<(link|script)\b[^>]*\b(href|src)=/i);
+    expect(pageHtml).toContain('<span class="slug">july-2025</span>');
+    expect(pageHtml).not.toMatch(/\{\{|<!--/); // filled in, and its notes for editors left out
+    // Its style and script are its own files, from this server only: nothing inline, nothing from elsewhere.
+    const links = [...pageHtml.matchAll(/<(link|script)\b[^>]*\b(?:href|src)="([^"]*)"/gi)].map((m) => `${m[1]} ${m[2]}`);
+    expect(links).toEqual(['link /preview.css', 'script /preview.js']);
+    expect(pageHtml).not.toMatch(/<style\b|\sstyle=|<script\b[^>]*>[^<]/i);
     expect(pageHtml).not.toMatch(/https?:\/\//);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp.split('; ')).toEqual(
+      expect.arrayContaining(["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-src 'self'", "base-uri 'none'"]),
+    );
+    expect(csp).not.toMatch(/unsafe|nonce-/);
+    const css = await fetch(server.url + 'preview.css');
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    expect(await css.text()).toContain('.finding');
+    const js = await fetch(server.url + 'preview.js');
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(js.headers.get('x-content-type-options')).toBe('nosniff');
+    const script = await js.text();
+    expect(script).toContain("new EventSource('/events')");
+    expect(script).not.toMatch(/https?:\/\//);
+    // Exactly the files in templates/preview/, read once at start: a change there shows after a restart.
+    expect(script).toBe(await readFile(path.join(ROOT, 'templates', 'preview', 'preview.js'), 'utf8'));
+    expect((await rawGet(server.url + 'preview.js', {}, 'HEAD')).body).toBe('');
 
     const html = await fetch(server.url + 'email.html');
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -371,7 +434,16 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(await readFile(path.join(project, 'dist', 'july-2025', 'email.html'), 'utf8')).toBe(r.html);
 
     const state = (await (await fetch(server.url + 'state.json')).json()) as Record<string, unknown>;
-    expect(state).toMatchObject({ build: 1, ok: true, error: null, limit: 102_000, size: r.bytes, findings: [], label: 'July 2025 ISSUE', issueFile: 'issues/july-2025.yaml' });
+    expect(state).toMatchObject({
+      build: 1,
+      ok: true,
+      error: null,
+      limit: 102_000,
+      size: r.bytes,
+      findings: [],
+      label: 'July 2025 ISSUE',
+      issueFile: 'issues/july-2025.yaml',
+    });
     expect(state.ms).toEqual(expect.any(Number));
     expect((state.accepted as unknown[]).length).toBe(1);
 
@@ -383,10 +455,19 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(stream).toMatch(/^retry: 1000\n\nevent: build\ndata: \{"build":1,"ms":\d+\}\n\n/);
     await reader.cancel();
 
-    for (const p of ['nope', 'email.eml', 'dist/july-2025/email.html', '../newsletter.config.yaml', 'index.html']) {
+    for (const p of [
+      'nope',
+      'email.eml',
+      'dist/july-2025/email.html',
+      '../newsletter.config.yaml',
+      'index.html',
+      'preview.html',
+      'templates/preview/preview.js',
+    ]) {
       expect((await fetch(server.url + p)).status, p).toBe(404);
     }
     expect((await rawGet(server.url + 'state.json', {}, 'POST')).status).toBe(405);
+    expect((await rawGet(server.url + 'preview.js', {}, 'POST')).status).toBe(405);
   });
 
   it('binds 127.0.0.1 only, and answers only to its own host name', async () => {
@@ -394,7 +475,9 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(await connects('127.0.0.1', server.port)).toBe(true);
     // 127.0.0.2 is this machine too, but not the address bound: refused, as every other interface is.
     expect(await connects('127.0.0.2', server.port)).toBe(false);
-    const others = Object.values(os.networkInterfaces()).flat().filter((a) => a && !a.internal);
+    const others = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal);
     for (const a of others) expect(await connects(a!.address, server.port), a!.address).toBe(false);
     expect((await rawGet(server.url, { Host: `localhost:${server.port}` })).status).toBe(200);
     // A page elsewhere that rebinds its own name to 127.0.0.1 gets nothing.
@@ -404,13 +487,16 @@ describe('the preview server', { timeout: 120_000 }, () => {
   });
 
   it('rebuilds once for a burst of saves, and not again for its own output', async () => {
-    const { server, issueFile } = await start();
+    // A burst is saves closer together than the debounce. The default 50 ms is for editors; here
+    // it is long enough that a loaded machine cannot spread five writes past it.
+    const debounceMs = 500;
+    const { server, issueFile } = await start({ debounceMs });
     const builds: PreviewEvent[] = [];
     server.on((e) => void (e.type !== 'listening' && builds.push(e)));
     const text = await readFile(issueFile, 'utf8');
     for (let i = 1; i <= 5; i++) await writeFile(issueFile, replaceOnce(text, LABEL_LINE, `label: "Burst ${i}"`));
     await expect.poll(() => builds.length, { timeout: EVENT_WAIT_MS }).toBe(1);
-    await sleep(400); // writing dist/ must not trigger a build, nor must a late event
+    await sleep(debounceMs + 400); // writing dist/ must not trigger a build, nor must a late event
     expect(builds.length).toBe(1);
     const e = builds[0]!;
     expect(e.type).toBe('built');
@@ -422,7 +508,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     }
     // Another issue's file in the same folder is not this preview's business.
     await writeFile(path.join(path.dirname(issueFile), 'august-2025.yaml'), text);
-    await sleep(300);
+    await sleep(debounceMs + 300);
     expect(builds.length).toBe(1);
   });
 
@@ -498,7 +584,10 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(server.state().result).toBeUndefined();
     expect((server.state().error as NewsletterError).code).toBe('EISSUE_INVALID');
     expect((await fetch(server.url + 'email.html')).status).toBe(503);
-    const state = (await (await fetch(server.url + 'state.json')).json()) as { ok: boolean; error: { problems: { where: string; source: string }[]; text: string } };
+    const state = (await (await fetch(server.url + 'state.json')).json()) as {
+      ok: boolean;
+      error: { problems: { where: string; source: string }[]; text: string };
+    };
     expect(state.ok).toBe(false);
     expect(state.error.problems[0]!.where).toMatch(new RegExp(`^issues/july-2025\\.yaml:${lineOf(good, LABEL_LINE)}:\\d+$`));
     expect(state.error.problems[0]!.source).toBe('label: "unclosed');
@@ -552,9 +641,9 @@ describe('the preview server', { timeout: 120_000 }, () => {
     const { server } = await start();
     await expect(start({ port: server.port })).rejects.toMatchObject({ code: 'EUSAGE', message: expect.stringContaining('in use') });
     await server.close();
-    await sleep(100);
-    expect(handles('FSEventWrap')).toBe(watchersBefore);
-    expect(handles('TCPServerWrap')).toBe(serversBefore);
+    // Handles are released as their close callbacks run: waited for, not timed.
+    await expect.poll(() => handles('FSEventWrap'), { timeout: EVENT_WAIT_MS }).toBe(watchersBefore);
+    await expect.poll(() => handles('TCPServerWrap'), { timeout: EVENT_WAIT_MS }).toBe(serversBefore);
   });
 
   it('close() ends the event streams, stops watching and frees the port', async () => {
@@ -572,14 +661,42 @@ describe('the preview server', { timeout: 120_000 }, () => {
     // The open event stream ends rather than hangs.
     let done = false;
     while (!done) done = (await reader.read()).done;
-    await sleep(100);
-    expect(handles('FSEventWrap')).toBe(watchersBefore);
-    expect(handles('TCPServerWrap')).toBe(serversBefore);
+    // Handles are released as their close callbacks run: waited for, not timed.
+    await expect.poll(() => handles('FSEventWrap'), { timeout: EVENT_WAIT_MS }).toBe(watchersBefore);
+    await expect.poll(() => handles('TCPServerWrap'), { timeout: EVENT_WAIT_MS }).toBe(serversBefore);
     expect(await connects('127.0.0.1', server.port)).toBe(false);
     // Saves after close build nothing.
     await writeFile(issueFile, (await readFile(issueFile, 'utf8')) + '\n');
     await sleep(300);
     expect(events).toEqual([]);
     await server.close(); // twice is fine
+  });
+});
+
+describe("the preview page's own files (templates/preview/)", () => {
+  const pageDir = path.join(ROOT, 'templates', 'preview') + path.sep;
+
+  it('are found from the source (src/preview/) and from the bundle (lib/build-issue.cjs) alike', () => {
+    expect(findPageDir()).toBe(pageDir);
+    expect(findPageDir(pathToFileURL(path.join(ROOT, 'lib', 'build-issue.cjs')).href)).toBe(pageDir);
+    expect(findPageDir(pathToFileURL(path.join(ROOT, 'src', 'preview', 'page.ts')).href)).toBe(pageDir);
+  });
+
+  it("fill in the issue's name, escaped, and nothing else", async () => {
+    const page = loadPreviewPage('july-2025');
+    expect(page.html).toContain('<title>Preview: july-2025</title>');
+    expect(page.css).toBe(await readFile(path.join(pageDir, 'preview.css'), 'utf8'));
+    expect(page.js).toBe(await readFile(path.join(pageDir, 'preview.js'), 'utf8'));
+    expect(fillPage('<title>{{slug}}</title><h1>{{ slug }}</h1>', { slug: '<a href="x">&\'' })).toBe(
+      '<title>&#60;a href=&#34;x&#34;&#62;&#38;&#39;</title><h1>&#60;a href=&#34;x&#34;&#62;&#38;&#39;</h1>',
+    );
+    expect(() => fillPage('<p>{{port}}</p>', { slug: 'x' })).toThrow(/\{\{port\}\}/);
+    expect(fillPage('<!doctype html>\n<!--\n  a note on {{slug}}\n-->\n<p>{{slug}}</p>', { slug: 'x' })).toBe('<!doctype html>\n<p>x</p>');
+  });
+
+  it('when missing (an incomplete install), make startPreview fail at once and say so', async () => {
+    const nowhere = pathToFileURL(path.join(os.tmpdir(), 'no-build-issue-here', 'lib', 'build-issue.cjs')).href;
+    expect(findPageDir(nowhere)).toBeUndefined();
+    expect(() => loadPreviewPage('july-2025', nowhere)).toThrow(expect.objectContaining({ code: 'ETEMPLATE', message: expect.stringContaining('index.html') }));
   });
 });

@@ -12,13 +12,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIssue, type BuildResult } from '../src/index.js';
 import type { Finding } from '../src/check/types.js';
-import {
-  BrowserMissingError,
-  CHROMIUM_INSTALL_HINT,
-  findChromium,
-  takeScreenshots,
-  type ScreenshotResult,
-} from '../src/preview/screenshots.js';
+import { BrowserMissingError, CHROMIUM_INSTALL_HINT, findChromium, takeScreenshots, type ScreenshotResult } from '../src/preview/screenshots.js';
 import { makeProject, replaceOnce } from './helpers.js';
 
 const CHROMIUM = findChromium();
@@ -61,7 +55,8 @@ afterAll(async () => {
 const readPng = async (file: string) => PNG.sync.read(await readFile(file));
 
 const renderFindings = (r: ScreenshotResult) => r.findings.filter((f) => f.rule === 'render');
-const sideways = (fs: Finding[], width: number) => fs.filter((f) => f.severity === 'error' && f.message.startsWith(`at ${width} px wide the email scrolls sideways`));
+const sideways = (fs: Finding[], width: number) =>
+  fs.filter((f) => f.severity === 'error' && f.message.startsWith(`at ${width} px wide the email scrolls sideways`));
 
 describe('findChromium', () => {
   it('uses CHROMIUM_PATH when it names an executable file, and nothing else when it does not', async () => {
@@ -189,22 +184,25 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
     expect(warnings[0]!.where?.excerpt).toMatch(/^https:\/\/liia\.london\//);
   });
 
-  it('names a 700 px fixed-width table that makes the phone view scroll sideways', async () => {
-    const wide =
-      '<table role="presentation" class="too-wide" width="700" style="width:700px"><tr><td>A table someone pasted in</td></tr></table>';
-    const html = replaceOnce(result.html, 'Dear colleagues,', `${wide}Dear colleagues,`);
-    const dir = await tempDir('wide-email-');
-    const r = await takeScreenshots(html, dir);
-    const at375 = sideways(r.findings, 375);
-    expect(at375).toHaveLength(1);
-    expect(at375[0]!.rule).toBe('render');
-    expect(at375[0]!.message).toContain('<table class="too-wide"> 700 px wide');
-    expect(at375[0]!.where?.excerpt).toMatch(/^<table [^>]*class="too-wide"/);
-    expect(sideways(r.findings, 320)).toHaveLength(1);
-    expect(sideways(r.findings, 320)[0]!.message).toContain('<table class="too-wide"> 700 px wide');
-    // The phone picture shows the overflow: it is wider than the phone.
-    expect(r.sizes.phone.width).toBeGreaterThan(375);
-  }, BROWSER_TIMEOUT);
+  it(
+    'names a 700 px fixed-width table that makes the phone view scroll sideways',
+    async () => {
+      const wide = '<table role="presentation" class="too-wide" width="700" style="width:700px"><tr><td>A table someone pasted in</td></tr></table>';
+      const html = replaceOnce(result.html, 'Dear colleagues,', `${wide}Dear colleagues,`);
+      const dir = await tempDir('wide-email-');
+      const r = await takeScreenshots(html, dir);
+      const at375 = sideways(r.findings, 375);
+      expect(at375).toHaveLength(1);
+      expect(at375[0]!.rule).toBe('render');
+      expect(at375[0]!.message).toContain('<table class="too-wide"> 700 px wide');
+      expect(at375[0]!.where?.excerpt).toMatch(/^<table [^>]*class="too-wide"/);
+      expect(sideways(r.findings, 320)).toHaveLength(1);
+      expect(sideways(r.findings, 320)[0]!.message).toContain('<table class="too-wide"> 700 px wide');
+      // The phone picture shows the overflow: it is wider than the phone.
+      expect(r.sizes.phone.width).toBeGreaterThan(375);
+    },
+    BROWSER_TIMEOUT,
+  );
 });
 
 describe.skipIf(!CHROMIUM)('render checks on a small email served from this machine', () => {
@@ -253,9 +251,7 @@ describe.skipIf(!CHROMIUM)('render checks on a small email served from this mach
     const warnings = renderFindings(shots).filter((f) => f.severity === 'warning');
     expect(warnings).toHaveLength(2);
     const broken = warnings.find((f) => f.message.includes('missing.png'));
-    expect(broken?.message).toBe(
-      `image "The missing chart" (${base}/missing.png) could not be loaded from here (HTTP 404): check the address or upload it`,
-    );
+    expect(broken?.message).toBe(`image "The missing chart" (${base}/missing.png) could not be loaded from here (HTTP 404): check the address or upload it`);
     const blocked = warnings.find((f) => f.message.includes('elsewhere.png'));
     expect(blocked?.message).toMatch(/^1 of the 3 images was not loaded: screenshots are taken offline/);
     // The one that loaded is not mentioned.
