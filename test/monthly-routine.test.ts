@@ -85,7 +85,7 @@ describe('the monthly routine on an issue made with new --from july-2025', () =>
   });
 
   it('issues/schema.json, as the editor reads it, accepts the written issue and underlines a mistake in it', async () => {
-    const { default: Ajv2020 } = await import('ajv/dist/2020.js');
+    const { Ajv2020 } = await import('ajv/dist/2020.js');
     const schema = JSON.parse(await readFile(path.join(project, 'issues', 'schema.json'), 'utf8')) as object;
     const validate = new Ajv2020({ strict: false, allErrors: true, validateFormats: false }).compile(schema);
     const data = parseYaml(await readFile(path.join(project, 'issues', `${SLUG}.yaml`), 'utf8')) as { sections: Record<string, unknown>[] };
@@ -132,7 +132,7 @@ describe('the monthly routine on an issue made with new --from july-2025', () =>
   });
 
   it('test-sends to the editors with the picture inline', async () => {
-    const r = await runCli([SLUG, '--send-test', '--to', 'editor@example.org'], project, { SMTP_URL: sink.url });
+    const r = await runCli(['test-send', SLUG, '--to', 'editor@example.org'], project, { SMTP_URL: sink.url });
     expect(r.code, r.err).toBe(0);
     const mail = await sink.parse(0);
     expect(mail.subject).toBe('[TEST] November 2025: winter forum, Practice Spotlight');

@@ -1,0 +1,176 @@
+/** `test-send`, `send` and `status`: the commands that talk to the mail server or read its ledger. */
+import path from 'node:path';
+import type { SendPlan, SendReport } from '../send/send-issue.js';
+import { projectEnv } from './build-commands.js';
+import { ExitCode, jsonText, usage, type Io } from './io.js';
+import { progressReporter } from './progress.js';
+import { issueArg, type Project } from './project.js';
+
+// Loaded when asked for: an ordinary build (the common case, and the cold-start benchmark) does not initialise it.
+const sending = () => import('../send/send-issue.js');
+
+export interface SendFlags {
+  json?: boolean;
+  to?: string;
+  list?: string;
+  yes?: boolean;
+  dryRun?: boolean;
+  rate?: number;
+  connections?: number;
+  retryFailed?: boolean;
+  resendUnknown?: boolean;
+  skipTestGate?: boolean;
+}
+
+function planText(plan: SendPlan, listFile: string): string {
+  const l = plan.list;
+  const lines = [
+    `Send ${plan.build.slug}: "${plan.build.issue.subject}"`,
+    `  build        ${plan.build.hash.slice(0, 12)}${plan.testSent ? ` (test-sent ${plan.testSent.at} to ${plan.testSent.to.length})` : plan.skipTestGate ? '  NEVER TEST-SENT: --skip-test-gate, recorded in the ledger' : ''}`,
+    `  list         ${listFile}: ${l.rows} rows, ${l.recipients.length} recipients (${l.invalid.length} invalid, ${l.duplicates.length} duplicates, ${l.suppressed.length} unsubscribed)`,
+    `  already sent ${plan.alreadySent}`,
+    ...(plan.unknownKept.length ? [`  unknown      ${plan.unknownKept.length} from an earlier run, not sent again (--resend-unknown to send them)`] : []),
+    ...(plan.failedKept ? [`  failed       ${plan.failedKept} earlier, not retried (--retry-failed retries temporary failures)`] : []),
+    `  to send now  ${plan.todo.length}`,
+    `  via          ${plan.smtp?.shown ?? 'SMTP_URL not set'}`,
+  ];
+  for (const w of plan.warnings) lines.push(`  warning: ${w}`);
+  for (const p of l.invalid.slice(0, 5)) lines.push(`  skipped line ${p.line}: ${p.reason}`);
+  if (l.invalid.length > 5) lines.push(`  ... and ${l.invalid.length - 5} more invalid rows`);
+  for (const w of l.warnings.slice(0, 5)) lines.push(`  warning line ${w.line}: ${w.reason}`);
+  if (l.warnings.length > 5) lines.push(`  ... and ${l.warnings.length - 5} more rows with a warning`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** How the user stopped it, in their words: Ctrl-C for SIGINT. */
+const stopName = (io: Io) => {
+  const sig = io.stoppedBy?.();
+  return !sig || sig === 'SIGINT' ? 'Ctrl-C' : sig;
+};
+
+function sendSummary(r: SendReport, io: Io): string {
+  const res = r.result!;
+  const kept = r.plan.unknownKept.length;
+  // A pause with nobody left to send is the end of the send, not a pause.
+  const paused = res.paused && res.unsent.length > 0 ? res.paused : undefined;
+  const lines = [
+    '',
+    `${paused ? 'Paused' : res.interrupted ? 'Stopped' : 'Done'}: ${res.sent.length} sent now (${r.plan.alreadySent} earlier), ${res.failed.length} failed, ${res.unknown.length + kept} unknown${kept ? ` (${kept} from an earlier run)` : ''}, ${res.unsent.length} not sent yet, in ${(res.elapsedMs / 1000).toFixed(1)} s`,
+  ];
+  for (const f of res.failed.slice(0, 20)) lines.push(`  failed  ${f.email}: ${f.response}${f.temporary ? ' (temporary: --retry-failed tries again)' : ''}`);
+  if (res.failed.length > 20) lines.push(`  ... and ${res.failed.length - 20} more failed (see "build-issue status ${r.plan.build.slug}")`);
+  for (const u of [...res.unknown, ...r.plan.unknownKept]) lines.push(`  unknown ${u}: the connection dropped before the server answered; it may or may not have arrived (not re-sent unless --resend-unknown)`);
+  if (paused) lines.push('', `The send paused itself: ${paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
+  else if (res.interrupted) lines.push('', `Stopped by ${stopName(io)} after the messages in flight, which are recorded. Run the same command to resume: nobody is sent twice.`);
+  else if (res.unsent.length) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
+  for (const w of res.warnings) lines.push(`warning: ${w}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `status`: the test sends and the send's state, from the ledger. */
+export async function runStatus(issue: string, o: SendFlags, io: Io, project: Project): Promise<number> {
+  const st = (await sending()).sendStatus(issueArg(issue, project), project.root);
+  if (o.json) {
+    io.out(jsonText({ ok: true, ...st, ledgerFile: path.relative(project.cwd, st.ledgerFile) }));
+    return ExitCode.OK;
+  }
+  const again = 'run the same send command to resume';
+  const lines = [`${st.slug}:`, ...st.warnings.map((w) => `  warning: ${w}`)];
+  for (const t of st.testSends) lines.push(`  test-sent  ${t.at}  build ${t.hash.slice(0, 12)}  to ${t.to.join(', ')}`);
+  if (!st.started) lines.push('  not sent to the list yet');
+  else {
+    const state = st.last === 'end' ? 'finished' : st.last === 'paused' ? `paused (${again})` : `stopped or running (${again})`;
+    lines.push(`  send       started ${st.started}, build ${st.hash?.slice(0, 12)}, ${state}`);
+    lines.push(`  sent       ${st.sent}`, `  failed     ${st.failed.length}`, `  unknown    ${st.unknown.length}`);
+    for (const f of st.failed) lines.push(`    failed  ${f.email}: ${f.response}`);
+    for (const u of st.unknown) lines.push(`    unknown ${u}`);
+  }
+  io.out(`${lines.join('\n')}\n`);
+  return ExitCode.OK;
+}
+
+/** `test-send`: the built issue to the editors (or --to), subject marked [TEST]. */
+export async function runTestSend(issue: string, o: SendFlags, io: Io, project: Project): Promise<number> {
+  io.graceful?.('send');
+  const to = o.to?.split(',').map((a) => a.trim()).filter(Boolean);
+  const r = await (await sending()).sendTest(issueArg(issue, project), {
+    root: project.root,
+    build: { configFile: project.configFile },
+    env: await projectEnv(io, project.root),
+    to,
+    rate: o.rate,
+    connections: o.connections,
+    signal: io.signal,
+  });
+  const ok = r.result.sent.length === r.to.length;
+  if (o.json) io.out(jsonText({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown, ...(r.result.paused ? { paused: r.result.paused } : {}) }));
+  else {
+    io.out(`Test send of ${r.build.slug} (build ${r.build.hash.slice(0, 12)}) via ${r.smtp}: "[TEST] ${r.build.issue.subject}"\n`);
+    for (const e of r.result.sent) io.out(`  sent    ${e}\n`);
+    for (const f of r.result.failed) io.out(`  failed  ${f.email}: ${f.response}\n`);
+    for (const u of r.result.unknown) io.out(`  unknown ${u}\n`);
+    if (r.result.paused) io.out(`\nThe send stopped: ${r.result.paused}.\n`);
+    if (r.build.report.counts.error) io.out(`\nNote: the checks found ${r.build.report.counts.error} error(s); fix them before the real send (build-issue check ${r.build.slug}).\n`);
+    io.out(ok ? `\nRecorded: this version may now be sent with "build-issue send ${r.build.slug} --list <file.csv>" once the editors approve it.\n` : `\nNot recorded as test-sent: not every editor received it.\n`);
+  }
+  return ok ? ExitCode.OK : ExitCode.FAILED;
+}
+
+/** `send`: to the circulation list, after confirmation; resumes where an earlier run stopped. */
+export async function runSend(issue: string, o: SendFlags & { list: string }, io: Io, project: Project): Promise<number> {
+  io.graceful?.('send');
+  if (!o.yes && !o.dryRun && !io.ask) {
+    throw usage('send asks for confirmation, and there is no terminal to ask on', 'Run it in a terminal, or add --yes (for scripts).');
+  }
+  const report = await (await sending()).sendIssue(issueArg(issue, project), {
+    root: project.root,
+    build: { configFile: project.configFile },
+    env: await projectEnv(io, project.root),
+    // Typed from where the user is; the library reads (and shows) it from the root.
+    listFile: path.relative(project.root, path.resolve(project.cwd, o.list)),
+    dryRun: o.dryRun,
+    retryFailed: o.retryFailed,
+    resendUnknown: o.resendUnknown,
+    skipTestGate: o.skipTestGate,
+    rate: o.rate,
+    connections: o.connections,
+    signal: io.signal,
+    onProgress: progressReporter(io, Boolean(o.json)),
+    confirm: async (plan) => {
+      if (!o.json) io.err(planText(plan, o.list));
+      if (o.skipTestGate && !plan.testSent) io.err('\nWARNING: this version was never test-sent. No editor has seen it. This is recorded in the ledger.\n');
+      if (o.yes) return true;
+      const typed = (await io.ask!(`\nType ${plan.build.slug} to send to ${plan.todo.length} recipients (anything else cancels): `)).trim();
+      return typed === plan.build.slug;
+    },
+  });
+  const res = report.result;
+  if (o.json) {
+    const p = report.plan;
+    io.out(
+      jsonText({
+        ok: report.outstanding === 0 && !report.cancelled,
+        dryRun: Boolean(o.dryRun),
+        cancelled: report.cancelled,
+        slug: p.build.slug,
+        hash: p.build.hash,
+        // Line numbers and reasons only: the rows themselves are personal data, and JSON output ends up in logs.
+        list: { rows: p.list.rows, recipients: p.list.recipients.length, invalid: p.list.invalid.map(({ line, reason }) => ({ line, reason })), warnings: p.list.warnings.map(({ line, reason }) => ({ line, reason })), duplicates: p.list.duplicates.length, suppressed: p.list.suppressed.length },
+        warnings: [...p.warnings, ...(res?.warnings ?? [])],
+        alreadySent: p.alreadySent,
+        toSend: p.todo.length,
+        ...(res ? { sent: res.sent.length, failed: res.failed, unknown: [...res.unknown, ...p.unknownKept], unsent: res.unsent.length, paused: res.paused, interrupted: res.interrupted } : {}),
+        outstanding: report.outstanding,
+      }),
+    );
+  } else if (o.dryRun) {
+    io.out(`${planText(report.plan, o.list)}\nDry run: nothing was sent. Without --dry-run, these recipients would be sent the email now.\n`);
+  } else if (report.cancelled) {
+    io.err('Cancelled: nothing was sent.\n');
+  } else {
+    if (io.tty) io.err('\n');
+    io.out(sendSummary(report, io));
+  }
+  if (o.dryRun) return ExitCode.OK;
+  return report.cancelled || report.outstanding > 0 ? ExitCode.FAILED : ExitCode.OK;
+}
