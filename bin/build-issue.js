@@ -1,15 +1,20 @@
 #!/usr/bin/env node
 // Runs the bundled CLI, lib/build-issue.cjs (made by "npm install"; see scripts/bundle.mjs).
 //
-// It keeps V8's code cache for the bundle beside it (lib/build-issue.cjs.<node>.v8cache),
-// as Node 22's module.enableCompileCache() would: a run then skips parsing and compiling
-// the 1.9 MB bundle, about 0.1 s of a 0.4 s cold build. V8 rejects a cache that does
-// not match the file, which we then rewrite. BUILD_ISSUE_NO_CODE_CACHE=1 turns it off.
+// A cold run spends about a quarter of its time parsing and compiling the 1.9 MB bundle,
+// so V8's code cache for it is kept beside it in lib/:
+// - Node 22.1 and later: module.enableCompileCache(), Node's own cache (lib/.compile-cache/).
+// - Node 20, which lacks it: the same by hand (lib/build-issue.cjs.<node>.v8cache), with
+//   vm.Script's cachedData. V8 rejects a cache that does not match the file, which we
+//   then rewrite. Drop this path when Node 20 is dropped.
+// BUILD_ISSUE_NO_CODE_CACHE=1 turns both off. A read-only install simply goes without.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+
+/** @typedef {{ main: () => Promise<void> }} Cli */
 
 const file = fileURLToPath(new URL('../lib/build-issue.cjs', import.meta.url));
 if (!existsSync(file)) {
@@ -18,30 +23,46 @@ if (!existsSync(file)) {
 }
 
 const useCache = !process.env.BUILD_ISSUE_NO_CODE_CACHE;
-const cacheFile = `${file}.${process.version}.v8cache`;
-let cachedData;
-if (useCache) {
-  try {
-    cachedData = readFileSync(cacheFile);
-  } catch {
-    // No cache yet: this run makes one.
-  }
+
+// Typed by hand: @types/node follows Node 20, which lacks it.
+const nodeModule = /** @type {{ enableCompileCache?: (directory: string) => unknown }} */ (/** @type {unknown} */ (Module));
+if (typeof nodeModule.enableCompileCache === 'function') {
+  if (useCache) nodeModule.enableCompileCache(path.join(path.dirname(file), '.compile-cache'));
+  /** @type {Cli} */
+  const cli = createRequire(import.meta.url)(file);
+  await cli.main();
+} else {
+  await runWithCodeCache();
 }
 
-const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
-const cli = { exports: {} };
-script.runInThisContext()(cli.exports, createRequire(file), cli, file, path.dirname(file));
-await cli.exports.main();
+/** Node 20: load the bundle through vm.Script with a code cache kept beside it. */
+async function runWithCodeCache() {
+  const cacheFile = `${file}.${process.version}.v8cache`;
+  /** @type {Buffer | undefined} */
+  let cachedData;
+  if (useCache) {
+    try {
+      cachedData = readFileSync(cacheFile);
+    } catch {
+      // No cache yet: this run makes one.
+    }
+  }
 
-if (useCache && (!cachedData || script.cachedDataRejected)) {
-  // Made after the run, so it holds every function the build compiled. Written
-  // beside and renamed, so a concurrent run never reads half a file; a read-only
-  // install simply goes without.
-  try {
-    const tmp = `${cacheFile}.${process.pid}`;
-    writeFileSync(tmp, script.createCachedData());
-    renameSync(tmp, cacheFile);
-  } catch {
-    // Not writable: no cache, same result.
+  const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), { filename: file, cachedData });
+  /** @type {{ exports: Cli }} */
+  const cli = { exports: /** @type {Cli} */ ({}) };
+  script.runInThisContext()(cli.exports, createRequire(file), cli, file, path.dirname(file));
+  await cli.exports.main();
+
+  if (useCache && (!cachedData || script.cachedDataRejected)) {
+    // Made after the run, so it holds every function the build compiled. Written
+    // beside and renamed, so a concurrent run never reads half a file.
+    try {
+      const tmp = `${cacheFile}.${process.pid}`;
+      writeFileSync(tmp, script.createCachedData());
+      renameSync(tmp, cacheFile);
+    } catch {
+      // Not writable: no cache, same result.
+    }
   }
 }

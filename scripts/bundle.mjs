@@ -27,8 +27,12 @@ const probe = await build({
   write: false,
   logLevel: 'warning',
 });
+const [probeFile] = probe.outputFiles ?? [];
+if (!probeFile) throw new Error('esbuild wrote no output for the schema probe');
+/** @type {{ exports: { issueSchemaJsonText?: () => string } }} */
 const probed = { exports: {} };
-new Function('module', 'exports', 'require', probe.outputFiles[0].text)(probed, probed.exports, createRequire(import.meta.url));
+new Function('module', 'exports', 'require', probeFile.text)(probed, probed.exports, createRequire(import.meta.url));
+if (!probed.exports.issueSchemaJsonText) throw new Error('src/issue/schema.ts no longer exports issueSchemaJsonText');
 const schemaJson = probed.exports.issueSchemaJsonText();
 
 await build({

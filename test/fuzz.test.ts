@@ -22,7 +22,6 @@
  *
  * Failures are labelled ("[scheme-in-output] ...") by the property they break.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -407,7 +406,7 @@ function checkJson(text: string, where: string): void {
   }
   const walk = (v: unknown, at: string): void => {
     if (typeof v === 'string') noControl(v, `${where} ${at}`);
-    else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+    else if (Array.isArray(v)) for (const [i, x] of v.entries()) walk(x, `${at}[${i}]`);
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`);
   };
   walk(data, '$');
@@ -564,6 +563,7 @@ const MARKUP = [
   '<', '>', '&', '&amp;', '&#0;', '&#1;', '&#x1b;', '&#128;', '&#xfffe;', '"', "'", '`',
   '{{', '}}', '{{{', '}}}', '{{> x}}', '{{#each this}}', '{{{body}}}', '<script>alert(1)</script>', '</mj-text>', '<mj-raw>',
   ']]>', '<![CDATA[', '-->', '<!--', '<img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">x</a>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${x} is one of the hostile strings.
   '\\', '\\n', '%s', '${x}', '\r\nBcc: evil@example.org', '\nX-Injected: yes', '\r\nX-Injected: yes', '\nATTACH:javascript:alert(1)',
 ];
 const YAML_META = [': ', ' #', '- ', '? ', '|', '>', '*a', '&a', '!!str', '!x', '%YAML', '---', '...', '[', ']', '{', '}', ',', '@'];
@@ -691,7 +691,7 @@ function scalarPaths(doc: Document): YamlPath[] {
   const out: YamlPath[] = [];
   const walk = (node: unknown, p: YamlPath): void => {
     if (isMap(node)) for (const pair of node.items) walk(pair.value, [...p, String((pair.key as { value?: unknown })?.value ?? pair.key)]);
-    else if (isSeq(node)) node.items.forEach((n, i) => walk(n, [...p, i]));
+    else if (isSeq(node)) for (const [i, n] of node.items.entries()) walk(n, [...p, i]);
     else if (isScalar(node)) out.push(p);
   };
   walk(doc.contents, []);

@@ -9,6 +9,9 @@ import { IssueSchema, issueSchemaJsonText, SECTION_KINDS } from '../src/issue/sc
 import { makeProject, ROOT, runCli } from './helpers.js';
 import { buildIssue } from '../src/index.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests below break parsed issue data at will.
+type Loose = Record<string, any>;
+
 describe('issues/schema.json (for editors)', () => {
   it('is up to date with src/issue/schema.ts (run "npm run schema" after changing the schema)', async () => {
     expect(await readFile(path.join(ROOT, 'issues/schema.json'), 'utf8')).toBe(issueSchemaJsonText());
@@ -36,7 +39,7 @@ describe('issues/schema.json (for editors)', () => {
 
 describe('issues/schema.json validates issue files as the TypeScript schema does', () => {
   const validator = async () => {
-    const { default: Ajv2020 } = await import('ajv/dist/2020.js');
+    const { Ajv2020 } = await import('ajv/dist/2020.js');
     const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
     return ajv.compile(JSON.parse(issueSchemaJsonText()) as object);
   };
@@ -51,21 +54,21 @@ describe('issues/schema.json validates issue files as the TypeScript schema does
   it('accepts a local picture under issues/assets/, as the TypeScript schema does', async () => {
     const validate = await validator();
     const data = await july();
-    (data.sections as Record<string, any>[])[3]!.image.src = 'assets/july-2025/VESS leaflet.jpeg';
+    (data.sections as Loose[])[3]!.image.src = 'assets/july-2025/VESS leaflet.jpeg';
     expect(validate(data), JSON.stringify(validate.errors)).toBe(true);
     expect(IssueSchema.safeParse(data).success).toBe(true);
   });
 
   it.each([
-    ['an unknown top-level key', (d: Record<string, any>) => void (d.subjet = 'x')],
-    ['an unknown section kind', (d: Record<string, any>) => void (d.sections[2].kind = 'artcle')],
-    ['a missing image alt', (d: Record<string, any>) => void delete d.sections[3].image.alt],
-    ['a misspelt section key', (d: Record<string, any>) => void (d.sections[3].imge = d.sections[3].image)],
-    ['a width that is text', (d: Record<string, any>) => void (d.sections[3].image.width = 'wide')],
-    ['no sections', (d: Record<string, any>) => void (d.sections = [])],
-    ['a date in the wrong form', (d: Record<string, any>) => void (d.date = '1st July 2025')],
-    ['an SVG picture (Outlook shows none)', (d: Record<string, any>) => void (d.sections[3].image.src = 'assets/july-2025/leaflet.svg')],
-    ['a data: image', (d: Record<string, any>) => void (d.sections[3].image.src = 'data:image/png;base64,AAAA')],
+    ['an unknown top-level key', (d: Loose) => void (d.subjet = 'x')],
+    ['an unknown section kind', (d: Loose) => void (d.sections[2].kind = 'artcle')],
+    ['a missing image alt', (d: Loose) => void delete d.sections[3].image.alt],
+    ['a misspelt section key', (d: Loose) => void (d.sections[3].imge = d.sections[3].image)],
+    ['a width that is text', (d: Loose) => void (d.sections[3].image.width = 'wide')],
+    ['no sections', (d: Loose) => void (d.sections = [])],
+    ['a date in the wrong form', (d: Loose) => void (d.date = '1st July 2025')],
+    ['an SVG picture (Outlook shows none)', (d: Loose) => void (d.sections[3].image.src = 'assets/july-2025/leaflet.svg')],
+    ['a data: image', (d: Loose) => void (d.sections[3].image.src = 'data:image/png;base64,AAAA')],
   ])('rejects %s, as the TypeScript schema does', async (_, fault) => {
     const validate = await validator();
     const data = await july();

@@ -259,7 +259,8 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
             // the client is gone: nobody will ever see a reply
             dropped.push({ ...record(), dropReason: 'client-gone' });
             notify();
-            return callback(smtpError(421, 'client gone'));
+            callback(smtpError(421, 'client gone'));
+            return;
           }
           let fault: SinkFaultSpec | undefined;
           for (const rcpt of to) {
@@ -268,12 +269,14 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
           if (fault) {
             for (const rcpt of to) rejected.push({ to: rcpt, code: fault.code, stage: 'data' });
             notify();
-            return callback(smtpError(fault.code, fault.message ?? defaultText(fault.code)));
+            callback(smtpError(fault.code, fault.message ?? defaultText(fault.code)));
+            return;
           }
           if (sizeExceeded) {
             for (const rcpt of to) rejected.push({ to: rcpt, code: 552, stage: 'data' });
             notify();
-            return callback(smtpError(552, `Message exceeds fixed maximum message size ${size}`));
+            callback(smtpError(552, `Message exceeds fixed maximum message size ${size}`));
+            return;
           }
           const every = faults.dropAfterEvery;
           if (every !== undefined && every > 0 && ++dropCounter % every === 0) {
@@ -283,7 +286,8 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
             socket.destroy();
             dropped.push({ ...record(), dropReason: 'fault' });
             notify();
-            return callback(smtpError(421, 'dropped'));
+            callback(smtpError(421, 'dropped'));
+            return;
           }
           const msg = record();
           if (logFile) appendFileSync(logFile, `${msg.at} ${to.join(',')}\n`);
