@@ -42,7 +42,7 @@ describe('web archive', () => {
   it('with archiveBaseUrl, the email links "View in your browser" (untracked) and the feed links the archive', async () => {
     const project = await makeProject();
     const cfg = path.join(project, 'newsletter.config.yaml');
-    await writeFile(cfg, (await readFile(cfg, 'utf8')) + '\narchiveBaseUrl: https://liia.london/newsletter\n');
+    await writeFile(cfg, `${await readFile(cfg, 'utf8')}\narchiveBaseUrl: https://liia.london/newsletter\n`);
     const r = await buildIssue('july-2025', { root: project });
     expect(r.html).toMatch(/<a href="https:\/\/liia\.london\/newsletter\/july-2025\/"[^>]*>View in your browser<\/a>/);
     expect(r.text).toContain('View in your browser <https://liia.london/newsletter/july-2025/>');

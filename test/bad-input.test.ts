@@ -103,7 +103,7 @@ async function buildError(project: string, issue = 'july-2025'): Promise<Newslet
 }
 
 /** `text` as a literal inside a RegExp. */
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 function expectCode(err: NewsletterError, code: ErrorCode): void {
   expect(err.code, err.message).toBe(code);
@@ -159,7 +159,7 @@ describe('invalid YAML', () => {
     expect(lines).toHaveLength(1);
 
     const line = lineOf(fixture, 'label: "July 2025 ISSUE');
-    const m = new RegExp(`^  ${escape(ISSUE)}:${line}:(\\d+) invalid YAML: Missing closing "quote\\. Check the indentation and quoting here`).exec(lines[0]!);
+    const m = new RegExp(`^  ${escapeRegExp(ISSUE)}:${line}:(\\d+) invalid YAML: Missing closing "quote\\. Check the indentation and quoting here`).exec(lines[0]!);
     expect(m, lines[0]).not.toBeNull();
     // Somewhere between the opening quote and the end of that line.
     const col = Number(m![1]);
@@ -320,9 +320,9 @@ describe('several problems in one file', () => {
     expect(err).toMatch(/^error: issues\/july-2025\.yaml: 3 problems to fix$/m);
     const lines = problemLines(err);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(new RegExp(`^  ${escape(at(fixture, 'date: "1st July 2025"', '"1st'))} date is not in the right form \\("1st July 2025"\\): the issue date as YYYY-MM-DD`));
-    expect(lines[1]).toMatch(new RegExp(`^  ${escape(at(fixture, 'width: "wide"', '"wide"'))} sections\\[\\d+\\]\\.image\\.width must be a number`));
-    expect(lines[2]).toMatch(new RegExp(`^  ${escape(at(fixture, 'javascript:alert(1)'))} sections\\[\\d+\\]\\.body link "you can click here to register for access" goes to "javascript:alert\\(1\\)"`));
+    expect(lines[0]).toMatch(new RegExp(`^  ${escapeRegExp(at(fixture, 'date: "1st July 2025"', '"1st'))} date is not in the right form \\("1st July 2025"\\): the issue date as YYYY-MM-DD`));
+    expect(lines[1]).toMatch(new RegExp(`^  ${escapeRegExp(at(fixture, 'width: "wide"', '"wide"'))} sections\\[\\d+\\]\\.image\\.width must be a number`));
+    expect(lines[2]).toMatch(new RegExp(`^  ${escapeRegExp(at(fixture, 'javascript:alert(1)'))} sections\\[\\d+\\]\\.body link "you can click here to register for access" goes to "javascript:alert\\(1\\)"`));
 
     const error = parseError(fixture);
     expectCode(error, 'EISSUE_INVALID');
@@ -365,7 +365,7 @@ describe('links that are not allowed', () => {
       const { err } = await failingBuild(await projectWith(fixture), ['july-2025']);
       const lines = problemLines(err);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^  ${escape(ISSUE)}:${line}:${colOf(fixture, line, href)} ${escape(fieldPath)} link "[^"]+" goes to "${escape(href)}": `));
+      expect(lines[0]).toMatch(new RegExp(`^  ${escapeRegExp(ISSUE)}:${line}:${colOf(fixture, line, href)} ${escapeRegExp(fieldPath)} link "[^"]+" goes to "${escapeRegExp(href)}": `));
       expect(lines[0]).toContain(': only https://, http:// and mailto: links can go in an email');
 
       const error = parseError(fixture);

@@ -63,7 +63,7 @@ describe('calendar invites in the build', () => {
   it('links "Add to calendar" beside the register button when config gives archiveBaseUrl', async () => {
     const project = await makeProject();
     const cfg = path.join(project, 'newsletter.config.yaml');
-    await writeFile(cfg, (await readFile(cfg, 'utf8')) + '\narchiveBaseUrl: https://liia.london/newsletter\n');
+    await writeFile(cfg, `${await readFile(cfg, 'utf8')}\narchiveBaseUrl: https://liia.london/newsletter\n`);
     const r = await buildIssue('july-2025', { root: project });
     expect(r.html).toMatch(/<a href="https:\/\/liia\.london\/newsletter\/july-2025\/applying-the-child-first-framework-in-12\.ics"[^>]*>Add to calendar<\/a>/);
     expect(r.text.replace(/\s+/g, ' ')).toContain('Add to calendar <https://liia.london/newsletter/july-2025/applying-the-child-first-framework-in-12.ics>');

@@ -114,7 +114,7 @@ describe('clean text in, clean text out', () => {
   it('refuses a line break in the sender name (a header) and quotes a many-line value on one line', async () => {
     const project = await makeProject();
     const file = path.join(project, 'newsletter.config.yaml');
-    const config = (await readFile(file, 'utf8')).replace(/^(  name: )(.*)$/m, '$1"$2\\r\\nX-Injected: 1"');
+    const config = (await readFile(file, 'utf8')).replace(/^( {2}name: )(.*)$/m, '$1"$2\\r\\nX-Injected: 1"');
     await writeFile(file, config);
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.code).toBe('ECONFIG');
@@ -133,7 +133,7 @@ describe('clean text in, clean text out', () => {
       replaceOnce(replaceOnce(y, 'subject: "July 2025: LASOB', 'subject: "July 2025: \u202eBOSAL\u202c LASOB'), 'preheader: "Child First', 'preheader: "👩‍💻 Child\u200bFirst'),
     );
     const config = path.join(project, 'newsletter.config.yaml');
-    await writeFile(config, (await readFile(config, 'utf8')).replace(/^(  name: )(.*)$/m, '$1"$2 \\u2067Team\\u2069"'));
+    await writeFile(config, (await readFile(config, 'utf8')).replace(/^( {2}name: )(.*)$/m, '$1"$2 \\u2067Team\\u2069"'));
     const result = await buildIssue('july-2025', { root: project, write: false });
     const hidden = result.report.findings.filter((f) => f.message.includes('invisible characters'));
     expect(hidden.map((f) => [f.severity, f.where?.line ?? f.where?.path, f.message.match(/U\+[0-9A-F]{4}/g)])).toEqual([
@@ -155,13 +155,13 @@ describe('bounded work', () => {
   });
 
   it('refuses more than 200 sections, at the sections line', async () => {
-    const { project, text } = await projectWith((y) => y.split('\nsections:\n')[0] + '\nsections:\n' + '  - kind: notice\n    heading: x\n    body: y\n'.repeat(201));
+    const { project, text } = await projectWith((y) => `${y.split('\nsections:\n')[0]}\nsections:\n${'  - kind: notice\n    heading: x\n    body: y\n'.repeat(201)}`);
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.problems).toEqual([expect.objectContaining({ where: `${ISSUE}:${lineOf(text, '  - kind: notice')}:3`, path: 'sections' })]);
   });
 
   it('lists the first 50 problems and counts the rest', async () => {
-    const { project } = await projectWith((y) => y.split('\nsections:\n')[0] + '\nsections:\n' + '  - kind: notice\n    headin: x\n    body: y\n'.repeat(120));
+    const { project } = await projectWith((y) => `${y.split('\nsections:\n')[0]}\nsections:\n${'  - kind: notice\n    headin: x\n    body: y\n'.repeat(120)}`);
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.message).toContain('120 problems');
     expect(err.problems).toHaveLength(51);
@@ -169,7 +169,7 @@ describe('bounded work', () => {
   });
 
   it('reports a YAML alias bomb at its line, in --json too, not as an unexpected failure', async () => {
-    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdef'[i]}`).join(',')}]`)].join('\n') + '\n';
+    const bomb = `${['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdef'[i]}`).join(',')}]`)].join('\n')}\n`;
     const { project } = await projectWith(() => bomb);
     const r = await runCli(['july-2025', '--json'], project);
     expect(r.code).toBe(1);
@@ -235,7 +235,7 @@ describe('headers folded', () => {
     sinks.push(s);
     const project = await makeProject();
     const name = `Reader ${'N'.repeat(3000)} ${'é'.repeat(1000)}`;
-    await writeFile(path.join(project, 'newsletter.config.yaml'), (await readFile(path.join(project, 'newsletter.config.yaml'), 'utf8')) + '\nsend:\n  rate: 1000\n');
+    await writeFile(path.join(project, 'newsletter.config.yaml'), `${await readFile(path.join(project, 'newsletter.config.yaml'), 'utf8')}\nsend:\n  rate: 1000\n`);
     await mkdir(path.join(project, 'lists'));
     await writeFile(path.join(project, 'lists', 'list.csv'), `email,name\nreader@example.org,${name}\n`);
     const r = await runCli(['july-2025', '--send', '--list', 'lists/list.csv', '--yes', '--skip-test-gate'], project, { SMTP_URL: s.url });

@@ -254,7 +254,7 @@ describe('a torn ledger', () => {
     const report = await sendIssue('july-2025', { root: project, env: { SMTP_URL: s.url }, listFile: list, skipTestGate: true, confirm: async () => true });
     expect(report.plan.alreadySent).toBe(10);
     expect(report.result!.warnings).toEqual([expect.stringContaining('the last line of sends/july-2025/ledger.jsonl was cut short (a crash or a full disk); it was set aside in ledger.jsonl.damaged and the send resumes from the last whole record')]);
-    const damaged = await readFile(file + '.damaged', 'utf8');
+    const damaged = await readFile(`${file}.damaged`, 'utf8');
     expect(damaged).toContain(fragment);
     // Every line of the ledger is a whole record; the resume's "start" (with its skipTestGate) is one of them.
     const text = await readFile(file, 'utf8');
@@ -286,7 +286,7 @@ describe('a torn ledger', () => {
     const start = (skip: boolean) => JSON.stringify({ t: 'start', at, hash: 'x', subject: 's', recipients: 3, pid: 1, ...(skip ? { skipTestGate: true } : {}) });
     const rec = (t: string, email: string) => JSON.stringify(t === 'sent' ? { t, email, at, response: '250 ok' } : { t, email, at });
     // Run 1 sent a@, then tore the "sent" of b@ (whose "data" is whole); run 2's start (with --skip-test-gate) was appended to the torn line.
-    const text = [start(false), rec('data', 'a@example.org'), rec('sent', 'a@example.org'), rec('data', 'b@example.org'), rec('sent', 'b@example.org').slice(0, 30) + start(true), rec('data', 'c@example.org'), rec('sent', 'c@example.org')].join('\n') + '\n';
+    const text = `${[start(false), rec('data', 'a@example.org'), rec('sent', 'a@example.org'), rec('data', 'b@example.org'), rec('sent', 'b@example.org').slice(0, 30) + start(true), rec('data', 'c@example.org'), rec('sent', 'c@example.org')].join('\n')}\n`;
     await writeFile(file, text);
     const l = readLedger(file);
     expect(l.starts.map((s) => Boolean(s.skipTestGate))).toEqual([false, true]);
@@ -302,13 +302,13 @@ describe('a torn ledger', () => {
     ledger.close();
     const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
     for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
-    expect(await readFile(file + '.damaged', 'utf8')).toContain(rec('sent', 'b@example.org').slice(0, 30));
+    expect(await readFile(`${file}.damaged`, 'utf8')).toContain(rec('sent', 'b@example.org').slice(0, 30));
     const again = readLedger(file);
     expect(again.warnings).toEqual([]);
     expect(again.starts).toHaveLength(2);
     expect(again.recipients.get('b@example.org')?.state).toBe('unknown');
     expect(again.recipients.get('d@example.org')?.state).toBe('unknown');
-    expect(realFs.existsSync(file + '.reserve')).toBe(false);
+    expect(realFs.existsSync(`${file}.reserve`)).toBe(false);
   });
   it('the same on the last line (a fragment, then a whole "start" and its newline): the "start" is kept, the fragment set aside', async () => {
     const project = await sendProject();
@@ -326,7 +326,7 @@ describe('a torn ledger', () => {
     expect(again.warnings).toEqual([]);
     expect(again.starts.map((s) => s.pid)).toEqual([1, 2]);
     expect(again.recipients.get('a@example.org')?.state).toBe('unknown');
-    expect(await readFile(file + '.damaged', 'utf8')).toContain(fragment);
+    expect(await readFile(`${file}.damaged`, 'utf8')).toContain(fragment);
   });
 });
 

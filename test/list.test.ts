@@ -442,7 +442,7 @@ describe('a large list', () => {
     const rows = ['Name,Email,Organisation'];
     rows.push('"Multi\nLine",multi@example.org,X'); // lines 2-3: every later line is one further on
     for (let i = 1; i <= 100_000; i++) rows.push(`"Person ${i}, Jr",person${i}@example.org,Borough ${i % 33}`);
-    const r = await list(rows.join('\r\n') + '\r\n');
+    const r = await list(`${rows.join('\r\n')}\r\n`);
     expect(r.rows).toBe(100_001);
     expect(r.recipients).toHaveLength(100_001);
     expect(r.invalid).toEqual([]);

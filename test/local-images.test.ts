@@ -99,7 +99,7 @@ describe('local images in the July issue', () => {
       expect.objectContaining({ rule: 'images', severity: 'warning', message: expect.stringContaining('is 120 px wide but shown at 200 px') }),
     );
     // ...and without a width, a small file is shown at its own size, not blown up to the column's 180 px.
-    await editIssue(project, 'july-2025', (t) => replaceOnce(t, 'src: assets/july-2025/report-cover.png\n      alt:', 'src: assets/july-2025/report-cover.png\n      alt:').replace(/(report-cover\.png\n.*\n)      width: 200\n/, '$1'));
+    await editIssue(project, 'july-2025', (t) => replaceOnce(t, 'src: assets/july-2025/report-cover.png\n      alt:', 'src: assets/july-2025/report-cover.png\n      alt:').replace(/(report-cover\.png\n.*\n) {6}width: 200\n/, '$1'));
     const small = await buildIssue('july-2025', { root: project, write: false });
     const smallTag = /<img[^>]*report-cover[^>]*>/.exec(small.html)![0];
     expect(smallTag).toMatch(/ width="120"/);
@@ -326,15 +326,15 @@ describe('the preview serves local images', () => {
     const { project, leaflet } = await julyWithLocalImages();
     const server = await startPreview({ root: project, issue: 'july-2025', port: 0 });
     servers.push(server);
-    const html = await (await fetch(server.url + 'email.html')).text();
+    const html = await (await fetch(`${server.url}email.html`)).text();
     const name = `vess-leaflet.${sha8(leaflet)}.png`;
     expect(html).toContain(`src="/assets/${name}"`);
     expect(html).not.toContain(`${BASE}/july-2025/${name}`);
-    const image = await fetch(server.url + `assets/${name}`);
+    const image = await fetch(`${server.url}assets/${name}`);
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/png');
     expect(Buffer.from(await image.arrayBuffer())).toEqual(leaflet);
-    expect((await fetch(server.url + 'assets/other.png')).status).toBe(404);
+    expect((await fetch(`${server.url}assets/other.png`)).status).toBe(404);
   });
 });
 

@@ -116,7 +116,7 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
       (n) =>
         ['frame-desktop', 'frame-phone'].every((id) => {
           const d = (document.getElementById(id) as HTMLIFrameElement | null)?.contentDocument;
-          return Boolean(d?.body?.innerText.includes(n));
+          return Boolean(d?.body?.textContent.includes(n));
         }),
       needle,
       { timeout: ms },
@@ -321,7 +321,7 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     expect(text).toContain(`${line} | label: "July 2025 ISSUE (broken)`);
     expect(text).not.toMatch(/\b(null|undefined)\b|\[object/);
     // The frames keep the last good build, dimmed.
-    expect(await page.$eval('#frame-desktop', (f) => (f as HTMLIFrameElement).contentDocument!.body.innerText)).toContain('July 2025 ISSUE (edit 3)');
+    expect(await page.$eval('#frame-desktop', (f) => (f as HTMLIFrameElement).contentDocument!.body.textContent)).toContain('July 2025 ISSUE (edit 3)');
     expect(await page.locator('#panes').getAttribute('class')).toContain('stale');
 
     // A schema error next: the alert follows the newest error.
@@ -413,10 +413,10 @@ describe('the preview server', { timeout: 120_000 }, () => {
       expect.arrayContaining(["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-src 'self'", "base-uri 'none'"]),
     );
     expect(csp).not.toMatch(/unsafe|nonce-/);
-    const css = await fetch(server.url + 'preview.css');
+    const css = await fetch(`${server.url}preview.css`);
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
     expect(await css.text()).toContain('.finding');
-    const js = await fetch(server.url + 'preview.js');
+    const js = await fetch(`${server.url}preview.js`);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(js.headers.get('x-content-type-options')).toBe('nosniff');
     const script = await js.text();
@@ -424,16 +424,16 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(script).not.toMatch(/https?:\/\//);
     // Exactly the files in templates/preview/, read once at start: a change there shows after a restart.
     expect(script).toBe(await readFile(path.join(ROOT, 'templates', 'preview', 'preview.js'), 'utf8'));
-    expect((await rawGet(server.url + 'preview.js', {}, 'HEAD')).body).toBe('');
+    expect((await rawGet(`${server.url}preview.js`, {}, 'HEAD')).body).toBe('');
 
-    const html = await fetch(server.url + 'email.html');
+    const html = await fetch(`${server.url}email.html`);
     expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(await html.text()).toBe(r.html);
-    expect(await (await fetch(server.url + 'email.txt')).text()).toBe(r.text);
+    expect(await (await fetch(`${server.url}email.txt`)).text()).toBe(r.text);
     // Built with write: true, so dist/ stays current.
     expect(await readFile(path.join(project, 'dist', 'july-2025', 'email.html'), 'utf8')).toBe(r.html);
 
-    const state = (await (await fetch(server.url + 'state.json')).json()) as Record<string, unknown>;
+    const state = (await (await fetch(`${server.url}state.json`)).json()) as Record<string, unknown>;
     expect(state).toMatchObject({
       build: 1,
       ok: true,
@@ -447,7 +447,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(state.ms).toEqual(expect.any(Number));
     expect((state.accepted as unknown[]).length).toBe(1);
 
-    const events = await fetch(server.url + 'events');
+    const events = await fetch(`${server.url}events`);
     expect(events.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const reader = events.body!.getReader();
     let stream = '';
@@ -466,8 +466,8 @@ describe('the preview server', { timeout: 120_000 }, () => {
     ]) {
       expect((await fetch(server.url + p)).status, p).toBe(404);
     }
-    expect((await rawGet(server.url + 'state.json', {}, 'POST')).status).toBe(405);
-    expect((await rawGet(server.url + 'preview.js', {}, 'POST')).status).toBe(405);
+    expect((await rawGet(`${server.url}state.json`, {}, 'POST')).status).toBe(405);
+    expect((await rawGet(`${server.url}preview.js`, {}, 'POST')).status).toBe(405);
   });
 
   it('binds 127.0.0.1 only, and answers only to its own host name', async () => {
@@ -481,7 +481,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     for (const a of others) expect(await connects(a!.address, server.port), a!.address).toBe(false);
     expect((await rawGet(server.url, { Host: `localhost:${server.port}` })).status).toBe(200);
     // A page elsewhere that rebinds its own name to 127.0.0.1 gets nothing.
-    const rebound = await rawGet(server.url + 'state.json', { Host: `attacker.example:${server.port}` });
+    const rebound = await rawGet(`${server.url}state.json`, { Host: `attacker.example:${server.port}` });
     expect(rebound.status).toBe(403);
     expect(rebound.body).not.toContain('july-2025');
   });
@@ -583,8 +583,8 @@ describe('the preview server', { timeout: 120_000 }, () => {
     });
     expect(server.state().result).toBeUndefined();
     expect((server.state().error as NewsletterError).code).toBe('EISSUE_INVALID');
-    expect((await fetch(server.url + 'email.html')).status).toBe(503);
-    const state = (await (await fetch(server.url + 'state.json')).json()) as {
+    expect((await fetch(`${server.url}email.html`)).status).toBe(503);
+    const state = (await (await fetch(`${server.url}state.json`)).json()) as {
       ok: boolean;
       error: { problems: { where: string; source: string }[]; text: string };
     };
@@ -594,7 +594,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     expect(state.error.text).toMatch(/^error: issues\/july-2025\.yaml: 1 problem to fix\n {2}issues\/july-2025\.yaml:/);
 
     // The event stream says it straight away to a page that connects now.
-    const events = await fetch(server.url + 'events');
+    const events = await fetch(`${server.url}events`);
     const reader = events.body!.getReader();
     let stream = '';
     while (!stream.includes('\nevent: error\n')) stream += new TextDecoder().decode((await reader.read()).value);
@@ -604,7 +604,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     await atomicSave(issueFile, good);
     await built;
     expect(server.state().error).toBeUndefined();
-    expect((await fetch(server.url + 'email.html')).status).toBe(200);
+    expect((await fetch(`${server.url}email.html`)).status).toBe(200);
   });
 
   it('meets a 25 MB save and 10,000 broken sections with a short error, and keeps answering (issue 10)', async () => {
@@ -616,21 +616,21 @@ describe('the preview server', { timeout: 120_000 }, () => {
     let error = ((await failed) as Extract<PreviewEvent, { type: 'failed' }>).error as NewsletterError;
     expect(error.code).toBe('EISSUE_INVALID');
     expect(error.message).toMatch(/25\.\d MB, over the 1 MB/);
-    expect((await rawGet(server.url + 'state.json')).status).toBe(200);
+    expect((await rawGet(`${server.url}state.json`)).status).toBe(200);
 
     // 10,000 broken sections (under 1 MB): refused by their number, one problem, not 400,000 lines.
     failed = nextEvent(server, (e) => e.type === 'failed', 120_000);
-    await atomicSave(issueFile, good.split('\nsections:\n')[0] + '\nsections:\n' + '  - kind: notice\n    headin: x\n'.repeat(10_000));
+    await atomicSave(issueFile, `${good.split('\nsections:\n')[0]}\nsections:\n${'  - kind: notice\n    headin: x\n'.repeat(10_000)}`);
     error = ((await failed) as Extract<PreviewEvent, { type: 'failed' }>).error as NewsletterError;
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]!.message).toMatch(/has 10000 sections; an issue may have at most 200/);
-    const state = (await (await fetch(server.url + 'state.json')).json()) as { ok: boolean; error: { text: string } };
+    const state = (await (await fetch(`${server.url}state.json`)).json()) as { ok: boolean; error: { text: string } };
     expect(state.ok).toBe(false);
 
     const built = nextEvent(server, (e) => e.type === 'built', 120_000);
     await atomicSave(issueFile, good);
     await built;
-    expect((await rawGet(server.url + 'email.html')).status).toBe(200);
+    expect((await rawGet(`${server.url}email.html`)).status).toBe(200);
   });
 
   it('refuses a missing issue, a wrong issue name and a port in use, leaving nothing open', async () => {
@@ -652,7 +652,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     const { server, issueFile } = await start();
     expect(handles('FSEventWrap')).toBeGreaterThan(watchersBefore);
     expect(handles('TCPServerWrap')).toBe(serversBefore + 1);
-    const reader = (await fetch(server.url + 'events')).body!.getReader();
+    const reader = (await fetch(`${server.url}events`)).body!.getReader();
     await reader.read();
     const events: PreviewEvent[] = [];
     server.on((e) => void events.push(e));
@@ -666,7 +666,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     await expect.poll(() => handles('TCPServerWrap'), { timeout: EVENT_WAIT_MS }).toBe(serversBefore);
     expect(await connects('127.0.0.1', server.port)).toBe(false);
     // Saves after close build nothing.
-    await writeFile(issueFile, (await readFile(issueFile, 'utf8')) + '\n');
+    await writeFile(issueFile, `${await readFile(issueFile, 'utf8')}\n`);
     await sleep(300);
     expect(events).toEqual([]);
     await server.close(); // twice is fine

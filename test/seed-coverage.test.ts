@@ -10,7 +10,7 @@ import { buildIssue, type BuildResult } from '../src/index.js';
 import { ROOT, normalise, visibleText } from './helpers.js';
 
 /** The seed's text units: each line (tab-separated cells apart), Markdown markers removed. */
-export function seedUnits(seed: string): string[] {
+function seedUnits(seed: string): string[] {
   return seed
     .split('\n')
     .flatMap((line) => line.split('\t'))

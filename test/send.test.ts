@@ -549,7 +549,7 @@ describe('interruptions', () => {
     const list = await writeList(project, emails.slice(0, 3));
     expect((await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s))).code).toBe(0);
     const ledgerFile = path.join(project, 'sends/july-2025/ledger.jsonl');
-    await writeFile(ledgerFile, (await readFile(ledgerFile, 'utf8')) + '{"t":"sent","email":"rea');
+    await writeFile(ledgerFile, `${await readFile(ledgerFile, 'utf8')}{"t":"sent","email":"rea`);
     const status = await runCli(['july-2025', '--status'], project);
     expect(status.out).toMatch(/warning: .*cut short/);
     const list2 = await writeList(project, emails, 'list2.csv');

@@ -14,7 +14,7 @@
 import { startSink, type StartSinkOptions } from './smtp-sink.js';
 
 function parseJson(text: string | undefined, what: string): StartSinkOptions {
-  if (!text || !text.trim()) return {};
+  if (!text?.trim()) return {};
   try {
     const value: unknown = JSON.parse(text);
     if (value && typeof value === 'object' && !Array.isArray(value)) return value as StartSinkOptions;

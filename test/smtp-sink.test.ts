@@ -34,7 +34,7 @@ function rawMessage(to: string, subject: string, body = 'Hello from the test.'):
     'From: Newsletter <news@example.org>',
     `To: <${to}>`,
     `Subject: ${subject}`,
-    'Message-ID: <' + subject.replace(/\W+/g, '-') + '@example.org>',
+    `Message-ID: <${subject.replace(/\W+/g, '-')}@example.org>`,
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
     '',
@@ -265,11 +265,11 @@ describe('smtp-sink', () => {
     d.write('MAIL FROM:<news@example.org>\r\n');
     await d.waitFor(/Accepted\r\n$/);
     d.write('RCPT TO:<wire@example.org>\r\n');
-    await d.waitFor(/Accepted\r\n[^]*Accepted\r\n$/);
+    await d.waitFor(/Accepted\r\n[\s\S]*Accepted\r\n$/);
     d.write('DATA\r\n');
     await d.waitFor(/^354 .*\r\n$/m);
     const before = d.received();
-    d.write(rawMessage('wire@example.org', 'Wire') + '.\r\n');
+    d.write(`${rawMessage('wire@example.org', 'Wire')}.\r\n`);
     await d.closed;
     expect(d.received()).toBe(before);
     expect(s.dropped.map((m) => m.to)).toEqual([['wire@example.org']]);
@@ -293,7 +293,7 @@ describe('smtp-sink', () => {
     await d.waitFor(/^250 /m);
     d.write('MAIL FROM:<news@example.org>\r\nRCPT TO:<killed@example.org>\r\nDATA\r\n');
     await d.waitFor(/^354 /m);
-    d.write(rawMessage('killed@example.org', 'Killed') + '.\r\n');
+    d.write(`${rawMessage('killed@example.org', 'Killed')}.\r\n`);
     await new Promise((r) => setTimeout(r, 50));
     d.socket.destroy(); // the "client process" dies while the server is still deciding
     await expect.poll(() => s.dropped.length, { timeout: 20_000 }).toBe(1);
@@ -334,7 +334,7 @@ describe('smtp-sink', () => {
     const login = nodemailer.createTransport({ ...{ host: '127.0.0.1', port: s.port, ignoreTLS: true }, auth, authMethod: 'LOGIN' });
     cleanups.push(() => login.close());
     await login.sendMail(mail);
-    const viaUrl = nodemailer.createTransport(s.url + '?ignoreTLS=true');
+    const viaUrl = nodemailer.createTransport(`${s.url}?ignoreTLS=true`);
     cleanups.push(() => viaUrl.close());
     await viaUrl.sendMail(mail);
     expect(s.deliveredTo('auth@example.org')).toBe(3);

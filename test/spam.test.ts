@@ -119,7 +119,7 @@ describe('parseSpamAssassinOutput', () => {
   });
 
   it('falls back to the report line when there is no header, and gives up on other text', () => {
-    const noHeader = CAPTURED.replace(/X-Spam-Status:[^]*?version=4\.0\.1\r\n/, '');
+    const noHeader = CAPTURED.replace(/X-Spam-Status:[\s\S]*?version=4\.0\.1\r\n/, '');
     expect(noHeader).not.toContain('X-Spam-Status');
     expect(parseSpamAssassinOutput(noHeader)!.score).toBe(8.0);
     expect(parseSpamAssassinOutput('From: a@b.c\n\nhello\n')).toBeUndefined();

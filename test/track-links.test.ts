@@ -87,7 +87,7 @@ describe('tracking in the build', () => {
   it('config can turn tracking off or exclude a domain', async () => {
     const project = await makeProject();
     const cfg = path.join(project, 'newsletter.config.yaml');
-    await writeFile(cfg, (await readFile(cfg, 'utf8')) + '\ntracking:\n  exclude: [gov.uk]\n');
+    await writeFile(cfg, `${await readFile(cfg, 'utf8')}\ntracking:\n  exclude: [gov.uk]\n`);
     const r = await buildIssue('july-2025', { root: project, write: false });
     expect(r.html).toContain('href="https://www.gov.uk/government/organisations/ofsted"');
     expect(r.html).toContain('utm_campaign=july-2025'); // others still tracked

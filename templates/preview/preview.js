@@ -13,7 +13,7 @@ const el = (tag, props, ...children) => {
   for (const c of children) if (c != null) e.append(c);
   return e;
 };
-const kb = (n) => (n / 1000).toFixed(1) + ' KB';
+const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
 let shownEmail = -1; // the build whose email the frames show
 let seen = -1; // the latest build counter rendered
 let inFlight = null; // the state fetch under way
@@ -47,7 +47,7 @@ for (const f of [$('frame-desktop'), $('frame-phone')]) {
   f.addEventListener('load', () => {
     try {
       const d = f.contentDocument;
-      if (d?.documentElement) f.style.height = Math.max(200, d.documentElement.scrollHeight) + 'px';
+      if (d?.documentElement) f.style.height = `${Math.max(200, d.documentElement.scrollHeight)}px`;
     } catch {
       /* not readable: keep the default height */
     }
@@ -62,22 +62,22 @@ const whereLine = (f) => {
 const findingItem = (f, extra) =>
   el(
     'li',
-    { className: 'finding ' + (extra ? 'accepted' : f.severity) },
-    el('p', {}, el('span', { className: 'rule', textContent: '[' + f.rule + '] ' }), ...whereLine(f)),
+    { className: `finding ${extra ? 'accepted' : f.severity}` },
+    el('p', {}, el('span', { className: 'rule', textContent: `[${f.rule}] ` }), ...whereLine(f)),
     el('p', { textContent: f.message }),
     f.source != null
-      ? el('pre', { textContent: (f.where?.line ? f.where.line + ' | ' : '') + f.source })
+      ? el('pre', { textContent: (f.where?.line ? `${f.where.line} | ` : '') + f.source })
       : f.where?.excerpt
         ? el('pre', { textContent: f.where.excerpt })
         : null,
-    f.relevelled ? el('p', { textContent: '(' + f.relevelled.from + ' made ' + f.severity + ' in config: ' + f.relevelled.reason + ')' }) : null,
+    f.relevelled ? el('p', { textContent: `(${f.relevelled.from} made ${f.severity} in config: ${f.relevelled.reason})` }) : null,
     extra || null,
   );
 
 const renderChecks = (s) => {
   const panel = $('panel-checks');
   const n = s.findings.length;
-  $('tab-checks').textContent = 'Checks (' + n + ')';
+  $('tab-checks').textContent = `Checks (${n})`;
   const parts = [];
   for (const [sev, title] of [
     ['error', 'Errors'],
@@ -85,20 +85,20 @@ const renderChecks = (s) => {
   ]) {
     const group = s.findings.filter((f) => f.severity === sev);
     if (!group.length) continue;
-    parts.push(el('h2', { textContent: title + ' (' + group.length + ')' }), el('ul', {}, ...group.map((f) => findingItem(f))));
+    parts.push(el('h2', { textContent: `${title} (${group.length})` }), el('ul', {}, ...group.map((f) => findingItem(f))));
   }
   if (!n) parts.push(el('p', { className: 'none', textContent: s.counts ? 'No errors or warnings.' : 'No build yet.' }));
   if (s.accepted.length) {
     parts.push(
-      el('h2', { textContent: 'Accepted in the issue file (' + s.accepted.length + ')' }),
-      el('ul', { id: 'accepted' }, ...s.accepted.map((f) => findingItem(f, el('p', { textContent: 'Accepted: ' + f.reason })))),
+      el('h2', { textContent: `Accepted in the issue file (${s.accepted.length})` }),
+      el('ul', { id: 'accepted' }, ...s.accepted.map((f) => findingItem(f, el('p', { textContent: `Accepted: ${f.reason}` })))),
     );
   }
   for (const o of s.off)
     parts.push(
-      el('p', { textContent: 'Rule "' + o.rule + '" is off in config (' + o.reason + ')' + (o.hidden ? ': ' + o.hidden + ' finding(s) not shown' : '') }),
+      el('p', { textContent: `Rule "${o.rule}" is off in config (${o.reason})${o.hidden ? `: ${o.hidden} finding(s) not shown` : ''}` }),
     );
-  for (const note of s.notes) parts.push(el('p', { textContent: 'Note: ' + note }));
+  for (const note of s.notes) parts.push(el('p', { textContent: `Note: ${note}` }));
   panel.replaceChildren(...parts);
 };
 
@@ -121,7 +121,7 @@ const renderError = (s) => {
             'ul',
             {},
             ...e.problems.map((p) =>
-              el('li', {}, el('p', { textContent: p.text }), p.source != null ? el('pre', { textContent: p.line + ' | ' + p.source }) : null),
+              el('li', {}, el('p', { textContent: p.text }), p.source != null ? el('pre', { textContent: `${p.line} | ${p.source}` }) : null),
             ),
           )
         : null,
@@ -140,14 +140,14 @@ const render = async (s) => {
   seen = s.build;
   document.body.dataset.build = String(s.build);
   renderError(s);
-  if (s.label) $('label').textContent = '\u2014 ' + s.label;
-  $('subject').textContent = s.subject ? 'Subject: ' + s.subject : '';
+  if (s.label) $('label').textContent = `\u2014 ${s.label}`;
+  $('subject').textContent = s.subject ? `Subject: ${s.subject}` : '';
   const size = $('size');
   if (s.size) {
     const pct = Math.round((s.size.html / s.limit) * 100);
-    size.className = 'size' + (s.size.html > s.limit ? ' over' : s.size.html > s.warnAt ? ' warn' : '');
+    size.className = `size${s.size.html > s.limit ? ' over' : s.size.html > s.warnAt ? ' warn' : ''}`;
     const bar = el('span', { className: 'bar' }, el('span'));
-    bar.firstChild.style.width = Math.min(100, pct) + '%';
+    bar.firstChild.style.width = `${Math.min(100, pct)}%`;
     bar.setAttribute('aria-hidden', 'true');
     size.replaceChildren(
       'HTML ' +
@@ -162,7 +162,7 @@ const render = async (s) => {
     );
   } else size.textContent = 'No good build yet';
   $('time').textContent =
-    s.ms != null ? (s.ok ? 'Built' : 'Failed') + ' in ' + s.ms + ' ms at ' + new Date(s.at).toLocaleTimeString() + ' (build ' + s.build + ')' : '';
+    s.ms != null ? `${s.ok ? 'Built' : 'Failed'} in ${s.ms} ms at ${new Date(s.at).toLocaleTimeString()} (build ${s.build})` : '';
   renderChecks(s);
   if (s.emailBuild) await showEmail(s.emailBuild);
 };
@@ -171,8 +171,8 @@ const render = async (s) => {
 const showEmail = async (n) => {
   if (n === shownEmail) return;
   shownEmail = n;
-  for (const f of [$('frame-desktop'), $('frame-phone')]) f.src = '/email.html?build=' + n;
-  const t = await fetch('/email.txt?build=' + n, { cache: 'no-store' });
+  for (const f of [$('frame-desktop'), $('frame-phone')]) f.src = `/email.html?build=${n}`;
+  const t = await fetch(`/email.txt?build=${n}`, { cache: 'no-store' });
   if (t.ok && n === shownEmail) $('text').textContent = await t.text();
 };
 

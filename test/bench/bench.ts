@@ -75,7 +75,7 @@ async function localPicturesProject(work: string): Promise<string> {
   const project = path.join(work, 'local-pictures');
   await mkdir(path.join(project, 'issues', 'assets', 'july-local'), { recursive: true });
   await cp(path.join(root, 'templates'), path.join(project, 'templates'), { recursive: true });
-  await writeFile(path.join(project, 'newsletter.config.yaml'), (await readFile(path.join(root, 'newsletter.config.yaml'), 'utf8')) + '\nassetBaseUrl: https://liia.london/newsletter/assets\n');
+  await writeFile(path.join(project, 'newsletter.config.yaml'), `${await readFile(path.join(root, 'newsletter.config.yaml'), 'utf8')}\nassetBaseUrl: https://liia.london/newsletter/assets\n`);
   const july = await readFile(path.join(root, 'issues', 'july-2025.yaml'), 'utf8');
   await writeFile(path.join(project, 'issues', 'july-2025.yaml'), july);
   let n = 0;

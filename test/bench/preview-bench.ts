@@ -36,7 +36,7 @@ export async function previewBenchmark(root: string, saves = Number(process.env.
     await page.goto(server.url);
     const show = (needle: string) =>
       page.waitForFunction(
-        (n) => ['frame-desktop', 'frame-phone'].every((id) => Boolean((document.getElementById(id) as HTMLIFrameElement | null)?.contentDocument?.body?.innerText.includes(n))),
+        (n) => ['frame-desktop', 'frame-phone'].every((id) => Boolean((document.getElementById(id) as HTMLIFrameElement | null)?.contentDocument?.body?.textContent.includes(n))),
         needle,
         { timeout: 10_000 },
       );

@@ -131,7 +131,7 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
     minimal_backoff_time: '1s',
     maximal_backoff_time: '2s',
   };
-  await writeFile(path.join(etc, 'main.cf'), Object.entries(main).map(([k, v]) => `${k} = ${v}`).join('\n') + '\n');
+  await writeFile(path.join(etc, 'main.cf'), `${Object.entries(main).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
   // No chroot (column 5 "n"), so the daemons see the temporary paths as they are.
   const services = [
     `127.0.0.1:${port} inet n - n - - smtpd`,
@@ -160,7 +160,7 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
     'scache    unix  -       -       n       -       1       scache',
     'postlog   unix-dgram n  -       n       -       1       postlogd',
   ];
-  await writeFile(path.join(etc, 'master.cf'), services.join('\n') + '\n');
+  await writeFile(path.join(etc, 'master.cf'), `${services.join('\n')}\n`);
 
   const postconf = (...args: string[]) => run(POSTCONF, ['-c', etc, ...args]);
   const postfix = (...args: string[]) => run(POSTFIX, ['-c', etc, ...args], { timeout: 60_000 });
