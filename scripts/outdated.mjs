@@ -78,7 +78,9 @@ if (rows.length === 0) {
   const table = [head, ...rows.sort((a, b) => a.name.replace('@', '').localeCompare(b.name.replace('@', '')))];
   const width = (/** @type {keyof typeof head} */ k) => Math.max(...table.map((r) => r[k].length));
   for (const r of table) {
-    process.stdout.write(`${`${r.name.padEnd(width('name'))}  ${r.pin.padEnd(width('pin'))}  ${r.latest.padEnd(width('latest'))}  ${r.suggest.padEnd(width('suggest'))}  ${r.note}`.trimEnd()}\n`);
+    process.stdout.write(
+      `${`${r.name.padEnd(width('name'))}  ${r.pin.padEnd(width('pin'))}  ${r.latest.padEnd(width('latest'))}  ${r.suggest.padEnd(width('suggest'))}  ${r.note}`.trimEnd()}\n`,
+    );
   }
   process.stdout.write('\nUpdate one at a time: npm install --save-exact NAME@VERSION && npm test, then commit.\n');
 }

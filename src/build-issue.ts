@@ -196,10 +196,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   }
 
   // 1. Load the config and the issue
-  const [config, loaded] = await Promise.all([
-    loadConfig(options.configFile ?? path.join(root, CONFIG_FILE), root),
-    loadIssue(file, shown(file)),
-  ]);
+  const [config, loaded] = await Promise.all([loadConfig(options.configFile ?? path.join(root, CONFIG_FILE), root), loadIssue(file, shown(file))]);
   const issue = loaded.issue;
   // The schema the editor autocompletes from, when the file points at one beside it.
   const wantsSchema = options.write !== false && loaded.source.startsWith(SCHEMA_LINE);
@@ -229,9 +226,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
 
   // 8. The .eml
   // What the editors review: subject, sender and both parts. The send gate compares it.
-  const hash = createHash('sha256')
-    .update([issue.subject, config.sender.name, config.sender.address, html, text].join('\0'))
-    .digest('hex');
+  const hash = createHash('sha256').update([issue.subject, config.sender.name, config.sender.address, html, text].join('\0')).digest('hex');
   const eml = await buildEml(config, {
     // The review copy is addressed to the editors; a send addresses each recipient.
     to: config.editors,
@@ -263,18 +258,22 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   };
   const reportJson = () => `${JSON.stringify({ slug, hash, ...report }, null, 2)}\n`;
   if (options.write !== false) {
-    await writeOutputDir(dir, {
-      'email.html': html,
-      'email.txt': text,
-      'email.eml': eml,
-      'report.json': reportJson(),
-      // The web archive: this issue's browser version, and what dist/index.html and feed.xml list.
-      // Its images point at assets/ beside it: they show from disk, and wherever dist/ is published.
-      'index.html': browserVersion(replaceAssetUrls(html, assets.values(), (a) => `assets/${a.name}`)),
-      'issue.json': `${JSON.stringify(issueSummary(slug, issue), null, 2)}\n`,
-      ...invites,
-      ...Object.fromEntries([...assets.values()].map((a) => [`assets/${a.name}`, a.content])),
-    }, shown);
+    await writeOutputDir(
+      dir,
+      {
+        'email.html': html,
+        'email.txt': text,
+        'email.eml': eml,
+        'report.json': reportJson(),
+        // The web archive: this issue's browser version, and what dist/index.html and feed.xml list.
+        // Its images point at assets/ beside it: they show from disk, and wherever dist/ is published.
+        'index.html': browserVersion(replaceAssetUrls(html, assets.values(), (a) => `assets/${a.name}`)),
+        'issue.json': `${JSON.stringify(issueSummary(slug, issue), null, 2)}\n`,
+        ...invites,
+        ...Object.fromEntries([...assets.values()].map((a) => [`assets/${a.name}`, a.content])),
+      },
+      shown,
+    );
     await writeArchive(outDir, config);
   }
 

@@ -11,12 +11,17 @@ import { Href, RemoteImage } from './issue/fields.js';
 import { CHECK_RULE_IDS } from './issue/rule-ids.js';
 import { parseValidated } from './issue/yaml-validate.js';
 
-const Email = z.string().superRefine((s, ctx) => { const a = parseAddress(s); if (!a.ok) ctx.addIssue({ code: 'custom', message: `not an email address: ${a.reason}` }); }).describe('An email address, e.g. liiateam@londoncouncils.gov.uk');
+const Email = z
+  .string()
+  .superRefine((s, ctx) => {
+    const a = parseAddress(s);
+    if (!a.ok) ctx.addIssue({ code: 'custom', message: `not an email address: ${a.reason}` });
+  })
+  .describe('An email address, e.g. liiateam@londoncouncils.gov.uk');
 const Colour = z
   .string()
   .regex(/^#[0-9a-f]{6}$/i, { message: 'must be a colour as #rrggbb' })
   .describe('A colour as #rrggbb');
-
 
 const CheckSetting = z
   .strictObject({
@@ -34,7 +39,13 @@ export const ConfigSchema = z
       .describe('The language of the email, as a tag such as en-GB (screen readers use it to choose a voice)'),
     sender: z
       .strictObject({
-        name: z.string().trim().min(1).max(100).regex(/^[^\r\n]*$/, { message: 'must be on one line' }).describe('The name recipients see in From, e.g. "LIIA" (at most 100 characters)'),
+        name: z
+          .string()
+          .trim()
+          .min(1)
+          .max(100)
+          .regex(/^[^\r\n]*$/, { message: 'must be on one line' })
+          .describe('The name recipients see in From, e.g. "LIIA" (at most 100 characters)'),
         address: Email,
       })
       .describe('Who the email is from'),
@@ -82,7 +93,9 @@ export const ConfigSchema = z
       .string()
       .regex(/^https:\/\/[^\s]+[^/\s]$/, { message: 'must be an https:// address without a trailing slash' })
       .optional()
-      .describe('Where dist/ is published on the web, e.g. https://liia.london/newsletter: issues are then at <archiveBaseUrl>/<slug>/, and their calendar invites beside them'),
+      .describe(
+        'Where dist/ is published on the web, e.g. https://liia.london/newsletter: issues are then at <archiveBaseUrl>/<slug>/, and their calendar invites beside them',
+      ),
     assetBaseUrl: z
       .string()
       .regex(/^https:\/\/[^\s]+[^/\s]$/, { message: 'must be an https:// address without a trailing slash' })
@@ -92,7 +105,7 @@ export const ConfigSchema = z
       ),
     tracking: z
       .strictObject({
-        enabled: z.boolean().default(true).describe('Append the parameters to the issue\'s http(s) links; false turns tracking off'),
+        enabled: z.boolean().default(true).describe("Append the parameters to the issue's http(s) links; false turns tracking off"),
         params: z
           .record(z.string().regex(/^[\w.-]+$/), z.string())
           .default({ utm_source: 'newsletter', utm_medium: 'email', utm_campaign: '{slug}' })

@@ -38,7 +38,9 @@ const isSet = (v: string | undefined): v is string => v !== undefined && v !== '
 const KEY = /^(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.-]*)[ \t]*=/;
 
 function configError(message: string, hint?: string): NewsletterError {
-  return new NewsletterError('ECONFIG', message, { hint: hint ?? 'Write each setting on its own line as NAME=value (a value on several lines goes in double quotes); lines starting with # are comments.' });
+  return new NewsletterError('ECONFIG', message, {
+    hint: hint ?? 'Write each setting on its own line as NAME=value (a value on several lines goes in double quotes); lines starting with # are comments.',
+  });
 }
 
 /**
@@ -69,7 +71,10 @@ function scanLines(text: string): Map<string, number> {
     while (j < lines.length && !lines[j]!.includes(quote)) j++;
     if (j >= lines.length) {
       const which = (ENV_VARIABLES as readonly string[]).includes(name) ? `the value of ${name}` : 'the value';
-      throw configError(`.env, line ${i + 1}: ${which} starts with a quote (${quote}) that is never closed`, `Close the quote at the end of the value, or remove it.`);
+      throw configError(
+        `.env, line ${i + 1}: ${which} starts with a quote (${quote}) that is never closed`,
+        `Close the quote at the end of the value, or remove it.`,
+      );
     }
     i = j;
   }
@@ -84,7 +89,10 @@ async function readFileAndMode(file: string): Promise<{ text: string; mode: numb
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    throw configError(`cannot read .env (${code ?? (err as Error).message})`, 'Make .env a file you can read (chmod 600 .env), or remove it and set the variables in the environment.');
+    throw configError(
+      `cannot read .env (${code ?? (err as Error).message})`,
+      'Make .env a file you can read (chmod 600 .env), or remove it and set the variables in the environment.',
+    );
   }
   try {
     const stat = await handle.stat();

@@ -32,7 +32,9 @@ describe('web archive', () => {
     expect(index).toContain('2025-07-01');
     expect(index).toContain('<li>Practice Spotlight at ALDCS 2025</li>');
     const feed = parseDocument(await readFile(path.join(project, 'dist/feed.xml'), 'utf8'), { xmlMode: true });
-    const entries = (feed.children.find((c) => 'name' in c && c.name === 'feed') as unknown as { children: { name?: string }[] }).children.filter((c) => c.name === 'entry');
+    const entries = (feed.children.find((c) => 'name' in c && c.name === 'feed') as unknown as { children: { name?: string }[] }).children.filter(
+      (c) => c.name === 'entry',
+    );
     expect(entries).toHaveLength(2);
     const feedText = await readFile(path.join(project, 'dist/feed.xml'), 'utf8');
     expect(feedText).toMatch(/^<\?xml version="1\.0" encoding="utf-8"\?>\n<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom">/);

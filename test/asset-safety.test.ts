@@ -157,12 +157,16 @@ describe('a src that is not an ordinary picture file fails fast', () => {
     expect(err.problems[0]!.message).toContain('is a folder');
   });
 
-  it.skipIf(!unix)('a named pipe (reading one would wait for ever)', async () => {
-    const { project, where } = await julyWithSrc(`${FOLDER}/leaflet.png`);
-    execFileSync('mkfifo', [path.join(project, 'issues', FOLDER, 'leaflet.png')]);
-    // Opening a pipe for reading waits for a writer that never comes: returning at all is the proof.
-    await expectRefused(project, where);
-  }, 60_000);
+  it.skipIf(!unix)(
+    'a named pipe (reading one would wait for ever)',
+    async () => {
+      const { project, where } = await julyWithSrc(`${FOLDER}/leaflet.png`);
+      execFileSync('mkfifo', [path.join(project, 'issues', FOLDER, 'leaflet.png')]);
+      // Opening a pipe for reading waits for a writer that never comes: returning at all is the proof.
+      await expectRefused(project, where);
+    },
+    60_000,
+  );
 
   it(`a file over ${ASSET_MAX_BYTES / 1_000_000} MB is refused before it is read`, async () => {
     const { project, where } = await julyWithSrc(`${FOLDER}/leaflet.png`);
@@ -243,7 +247,8 @@ describe('a damaged or incomplete picture is an error at its line', () => {
   it('verifyImage: every truncation of each real file is caught, and the whole files pass', () => {
     for (const file of [whole, png(1104, 700), JPEG, GIF]) {
       expect(verifyImage(file)).toMatchObject({ ok: true });
-      for (let cut = 0; cut < file.length; cut += Math.max(1, Math.floor(file.length / 400))) expect(verifyImage(file.subarray(0, cut)).ok, `cut at ${cut}`).toBe(false);
+      for (let cut = 0; cut < file.length; cut += Math.max(1, Math.floor(file.length / 400)))
+        expect(verifyImage(file.subarray(0, cut)).ok, `cut at ${cut}`).toBe(false);
     }
   });
 });

@@ -32,7 +32,12 @@ function at(text: string, lineNeedle: string, colNeedle = lineNeedle): string {
 
 /** Index in `sections:` of the section that holds line `line` (counts the `  - kind:` lines up to it). */
 function sectionIndexAt(text: string, line: number): number {
-  return text.split('\n').slice(0, line).filter((l) => /^ {2}- kind:/.test(l)).length - 1;
+  return (
+    text
+      .split('\n')
+      .slice(0, line)
+      .filter((l) => /^ {2}- kind:/.test(l)).length - 1
+  );
 }
 
 /** The problem lines of a CLI error report (`  issues/...` or `  templates/...`). */
@@ -143,9 +148,7 @@ describe('an empty issue file', () => {
   ] as const) {
     it(`${name} is reported as empty, with where to start from`, async () => {
       const { err } = await failingBuild(await projectWith(text), ['july-2025']);
-      expect(problemLines(err)).toEqual([
-        `  ${ISSUE}:1:1 the file is empty: start from an existing one (copy issues/july-2025.yaml) and change its content`,
-      ]);
+      expect(problemLines(err)).toEqual([`  ${ISSUE}:1:1 the file is empty: start from an existing one (copy issues/july-2025.yaml) and change its content`]);
       expectCode(parseError(text), 'EISSUE_INVALID');
     });
   }
@@ -159,7 +162,9 @@ describe('invalid YAML', () => {
     expect(lines).toHaveLength(1);
 
     const line = lineOf(fixture, 'label: "July 2025 ISSUE');
-    const m = new RegExp(`^  ${escapeRegExp(ISSUE)}:${line}:(\\d+) invalid YAML: Missing closing "quote\\. Check the indentation and quoting here`).exec(lines[0]!);
+    const m = new RegExp(`^  ${escapeRegExp(ISSUE)}:${line}:(\\d+) invalid YAML: Missing closing "quote\\. Check the indentation and quoting here`).exec(
+      lines[0]!,
+    );
     expect(m, lines[0]).not.toBeNull();
     // Somewhere between the opening quote and the end of that line.
     const col = Number(m![1]);
@@ -320,9 +325,17 @@ describe('several problems in one file', () => {
     expect(err).toMatch(/^error: issues\/july-2025\.yaml: 3 problems to fix$/m);
     const lines = problemLines(err);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(new RegExp(`^  ${escapeRegExp(at(fixture, 'date: "1st July 2025"', '"1st'))} date is not in the right form \\("1st July 2025"\\): the issue date as YYYY-MM-DD`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^  ${escapeRegExp(at(fixture, 'date: "1st July 2025"', '"1st'))} date is not in the right form \\("1st July 2025"\\): the issue date as YYYY-MM-DD`,
+      ),
+    );
     expect(lines[1]).toMatch(new RegExp(`^  ${escapeRegExp(at(fixture, 'width: "wide"', '"wide"'))} sections\\[\\d+\\]\\.image\\.width must be a number`));
-    expect(lines[2]).toMatch(new RegExp(`^  ${escapeRegExp(at(fixture, 'javascript:alert(1)'))} sections\\[\\d+\\]\\.body link "you can click here to register for access" goes to "javascript:alert\\(1\\)"`));
+    expect(lines[2]).toMatch(
+      new RegExp(
+        `^  ${escapeRegExp(at(fixture, 'javascript:alert(1)'))} sections\\[\\d+\\]\\.body link "you can click here to register for access" goes to "javascript:alert\\(1\\)"`,
+      ),
+    );
 
     const error = parseError(fixture);
     expectCode(error, 'EISSUE_INVALID');
@@ -332,11 +345,7 @@ describe('several problems in one file', () => {
 
 describe('raw HTML in Markdown', () => {
   it('builds, with the HTML shown as text: never a <script> or an onerror attribute', async () => {
-    const fixture = replaceOnce(
-      july,
-      'Each young person is paired',
-      '<script>alert(1)</script> and <img src=x onerror=alert(2)> Each young person is paired',
-    );
+    const fixture = replaceOnce(july, 'Each young person is paired', '<script>alert(1)</script> and <img src=x onerror=alert(2)> Each young person is paired');
     const project = await projectWith(fixture);
     const { code, err } = await runCli(['july-2025'], project);
     expect(err).toBe('');
@@ -354,7 +363,12 @@ describe('links that are not allowed', () => {
   // [scheme, text the link goes into (or replaces), bad href, the field's path inside its section]
   for (const [scheme, from, href, field] of [
     ['javascript:', 'Each young person is paired', 'javascript:alert(1)', 'body'],
-    ['data:', '[Register here on Eventbrite.](https://liia.london/newsletter/july-2025/child-first-webinar)', 'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==', 'closing'],
+    [
+      'data:',
+      '[Register here on Eventbrite.](https://liia.london/newsletter/july-2025/child-first-webinar)',
+      'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
+      'closing',
+    ],
     ['file:', '[Read more about the Y2A Hub](https://liia.london/newsletter/july-2025/y2a-hub)', 'file:///etc/passwd', 'cards[2].body'],
   ] as const) {
     it(`a ${scheme} link in Markdown: rejected at the line and column of the link`, async () => {
@@ -365,7 +379,9 @@ describe('links that are not allowed', () => {
       const { err } = await failingBuild(await projectWith(fixture), ['july-2025']);
       const lines = problemLines(err);
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^  ${escapeRegExp(ISSUE)}:${line}:${colOf(fixture, line, href)} ${escapeRegExp(fieldPath)} link "[^"]+" goes to "${escapeRegExp(href)}": `));
+      expect(lines[0]).toMatch(
+        new RegExp(`^  ${escapeRegExp(ISSUE)}:${line}:${colOf(fixture, line, href)} ${escapeRegExp(fieldPath)} link "[^"]+" goes to "${escapeRegExp(href)}": `),
+      );
       expect(lines[0]).toContain(': only https://, http:// and mailto: links can go in an email');
 
       const error = parseError(fixture);
@@ -406,7 +422,8 @@ describe('links that are not allowed', () => {
  * and only for the first link with a given href in a paragraph.
  */
 describe('the location of a rejected link, in less common layouts (known bugs)', () => {
-  const BODY = '    body: |\n      As always, [you can click here to register for access](https://liia.london/members-area/register) to our dedicated Members Areas.\n';
+  const BODY =
+    '    body: |\n      As always, [you can click here to register for access](https://liia.london/members-area/register) to our dedicated Members Areas.\n';
 
   it('in a folded ">" block: the line the link is on', () => {
     const fixture = replaceOnce(
@@ -429,7 +446,11 @@ describe('the location of a rejected link, in less common layouts (known bugs)',
   });
 
   it('the same bad href twice in one paragraph: each at its own line', () => {
-    const fixture = replaceOnce(july, 'Each young person is paired', 'See [one](javascript:alert(1)) and\n      [two](javascript:alert(1)). Each young person is paired');
+    const fixture = replaceOnce(
+      july,
+      'Each young person is paired',
+      'See [one](javascript:alert(1)) and\n      [two](javascript:alert(1)). Each young person is paired',
+    );
     const first = lineOf(fixture, '[one](javascript:alert(1))');
     const second = lineOf(fixture, '[two](javascript:alert(1))');
     // Today: both are reported at the first one's line and column.

@@ -16,9 +16,18 @@ describe('building the July issue', () => {
     result = await buildIssue('july-2025', { root: project, date: new Date('2025-07-01T09:00:00Z') });
   });
 
-  it('writes email.html, email.txt, email.eml, report.json, the event\'s invite and the web version into dist/july-2025/, and nothing else', async () => {
+  it("writes email.html, email.txt, email.eml, report.json, the event's invite and the web version into dist/july-2025/, and nothing else", async () => {
     const dir = path.join(project, 'dist', 'july-2025');
-    expect((await readdir(dir)).sort()).toEqual(['.build-issue', 'applying-the-child-first-framework-in-12.ics', 'email.eml', 'email.html', 'email.txt', 'index.html', 'issue.json', 'report.json']);
+    expect((await readdir(dir)).sort()).toEqual([
+      '.build-issue',
+      'applying-the-child-first-framework-in-12.ics',
+      'email.eml',
+      'email.html',
+      'email.txt',
+      'index.html',
+      'issue.json',
+      'report.json',
+    ]);
     expect(await readFile(path.join(dir, 'email.html'), 'utf8')).toBe(result.html);
     expect(await readFile(path.join(dir, 'email.txt'), 'utf8')).toBe(result.text);
     expect(await readFile(path.join(dir, 'email.eml'))).toEqual(result.eml);
@@ -54,7 +63,7 @@ describe('building the July issue', () => {
     expect(tables.filter((t) => !t.includes('role="presentation"'))).toEqual([]);
   });
 
-  it("keeps every Outlook conditional comment balanced after minifying", () => {
+  it('keeps every Outlook conditional comment balanced after minifying', () => {
     const opens = result.html.match(/<!--\[if [^\]]+\]>/g) ?? [];
     const closes = result.html.match(/<!\[endif\]-->/g) ?? [];
     expect(opens.length).toBeGreaterThan(10);
@@ -111,7 +120,7 @@ describe('the plain-text part', () => {
 
   it('keeps the URL of every link and button, and no image file names or layout junk', () => {
     const tracked = 'https://liia.london/newsletter/july-2025/child-first-webinar?utm_source=newsletter&utm_medium=email&utm_campaign=july-2025';
-    expect(text.replace(/\s+/g, " ")).toContain(`Get tickets <${tracked}>`);
+    expect(text.replace(/\s+/g, ' ')).toContain(`Get tickets <${tracked}>`);
     expect(text).toContain(`Register here on Eventbrite.\n<${tracked}>`);
     expect(text).not.toMatch(/\.(png|jpe?g|gif)\b/);
     expect(text).not.toMatch(/\[if mso|<\/?(table|td|div)|&nbsp;|&amp;/);
@@ -126,7 +135,16 @@ describe('atomic output', () => {
     // An invite for an event the issue no longer has: a build's own kind of file, so the folder is an earlier build.
     await writeFile(path.join(dir, 'cancelled-event.ics'), 'from an old build');
     await buildIssue('july-2025', { root: project });
-    expect((await readdir(dir)).sort()).toEqual(['.build-issue', 'applying-the-child-first-framework-in-12.ics', 'email.eml', 'email.html', 'email.txt', 'index.html', 'issue.json', 'report.json']);
+    expect((await readdir(dir)).sort()).toEqual([
+      '.build-issue',
+      'applying-the-child-first-framework-in-12.ics',
+      'email.eml',
+      'email.html',
+      'email.txt',
+      'index.html',
+      'issue.json',
+      'report.json',
+    ]);
   });
 
   it('leaves the previous build untouched when writing fails', async () => {

@@ -227,9 +227,7 @@ describe('eventIcs: structure', () => {
   });
 
   it('LOCATION and ORGANIZER;CN=...:mailto: when given (CN quoted when it holds , ; or :, quotes caret-encoded)', () => {
-    const ics = eventIcs(
-      base({ location: 'Online; Zoom, link on registration', organizer: { name: 'LIIA, London', email: 'events@liia.london' } }),
-    );
+    const ics = eventIcs(base({ location: 'Online; Zoom, link on registration', organizer: { name: 'LIIA, London', email: 'events@liia.london' } }));
     expect(unfold(ics)).toContain('ORGANIZER;CN="LIIA, London":mailto:events@liia.london');
     const ev = vevent(ics);
     expect(unescapeText(value(ev, 'LOCATION'))).toBe('Online; Zoom, link on registration');
@@ -240,9 +238,7 @@ describe('eventIcs: structure', () => {
     const tricky = prop(vevent(eventIcs(base({ organizer: { name: 'LIIA: "Events"; London', email: 'events@liia.london' } }))), 'ORGANIZER');
     expect(tricky.params).toEqual({ CN: 'LIIA: "Events"; London' });
     expect(tricky.value).toBe('mailto:events@liia.london');
-    expect(unfold(eventIcs(base({ organizer: { name: 'LIIA', email: 'events@liia.london' } })))).toContain(
-      'ORGANIZER;CN=LIIA:mailto:events@liia.london',
-    );
+    expect(unfold(eventIcs(base({ organizer: { name: 'LIIA', email: 'events@liia.london' } })))).toContain('ORGANIZER;CN=LIIA:mailto:events@liia.london');
   });
 
   it('the DESCRIPTION ends with the register URL, once', () => {
@@ -260,7 +256,9 @@ describe('eventIcs and londonToUtc: times', () => {
   it('the July webinar (from issues/july-2025.yaml) is 14:00-15:30 London = 13:00-14:30 UTC', async () => {
     const e = await julyEvent();
     expect([e.start, e.end]).toEqual(['2025-07-10T14:00:00', '2025-07-10T15:30:00']);
-    const ev = vevent(eventIcs({ title: e.title, description: e.description, start: e.start, end: e.end, url: e.button.href, uid: 'july-2025-event@liia.london', now: NOW }));
+    const ev = vevent(
+      eventIcs({ title: e.title, description: e.description, start: e.start, end: e.end, url: e.button.href, uid: 'july-2025-event@liia.london', now: NOW }),
+    );
     expect(prop(ev, 'DTSTART').params).toEqual({ TZID: 'Europe/London' });
     expect(value(ev, 'DTSTART')).toBe('20250710T140000');
     expect(prop(ev, 'DTEND').params).toEqual({ TZID: 'Europe/London' });
@@ -345,7 +343,12 @@ describe('eventIcs: lines, folding and escaping', () => {
 
   it('every line ends with CRLF, is at most 75 octets, and is whole UTF-8 (no character split by folding)', () => {
     const inputs = [
-      base({ description: LONG, title: LONG.slice(0, 200), location: LONG.slice(20, 160), organizer: { name: 'Ünïcode Ørganiser 🎉', email: 'e@liia.london' } }),
+      base({
+        description: LONG,
+        title: LONG.slice(0, 200),
+        location: LONG.slice(20, 160),
+        organizer: { name: 'Ünïcode Ørganiser 🎉', email: 'e@liia.london' },
+      }),
       // Multi-byte characters at every alignment against the 75-octet boundary.
       ...[0, 1, 2, 3, 4, 5].map((k) => base({ description: 'a'.repeat(k) + '€😀é'.repeat(40) })),
     ];
@@ -400,7 +403,7 @@ describe('eventIcs: lines, folding and escaping', () => {
 describe('eventIcs: the description is unfolded (calendars show every line break)', () => {
   it('joins soft wraps within a paragraph with a space; keeps paragraph breaks, list items and heading underlines as line breaks', () => {
     const wrapped = [
-      'Overview of Crest Advisory\'s new research on how youth justice services are',
+      "Overview of Crest Advisory's new research on how youth justice services are",
       'operationalising the Child First Framework in practice.',
       '',
       '',

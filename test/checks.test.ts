@@ -48,7 +48,12 @@ function inIssue(text: string, needle: string, sub: string, path: string) {
 /** Index in `sections:` of the section that holds `needle` (counts the `  - kind:` lines up to it). */
 function sectionOf(text: string, needle: string): number {
   const { line } = pos(text, needle);
-  return text.split('\n').slice(0, line).filter((l) => /^ {2}- kind:/.test(l)).length - 1;
+  return (
+    text
+      .split('\n')
+      .slice(0, line)
+      .filter((l) => /^ {2}- kind:/.test(l)).length - 1
+  );
 }
 
 /** A project whose July issue is `text`, with optional edits to its config and templates. */
@@ -311,7 +316,9 @@ describe('images', () => {
       {
         rule: 'images',
         severity: 'warning',
-        message: expect.stringContaining('image "Cover of the Youth Justice Board report" is a link, so its alt text is the link text: say what the image shows and where the link goes'),
+        message: expect.stringContaining(
+          'image "Cover of the Youth Justice Board report" is a link, so its alt text is the link text: say what the image shows and where the link goes',
+        ),
         where: inIssue(text, needle, '"', `sections[${sectionOf(text, needle)}].image.alt`),
       },
     ]);
@@ -347,10 +354,12 @@ describe('size', () => {
   /** July with `n` generated paragraphs added to the Practice Spotlight body. */
   const padded = (n: number) =>
     addToSpotlight(
-      Array.from({ length: n }, (_, i) => `Paragraph ${i + 1} of padding: a sentence of ordinary words that makes the email longer without any links.`).join('\n\n      '),
+      Array.from({ length: n }, (_, i) => `Paragraph ${i + 1} of padding: a sentence of ordinary words that makes the email longer without any links.`).join(
+        '\n\n      ',
+      ),
     );
 
-  it("over 102,000 bytes of HTML is an error: Gmail clips it", async () => {
+  it('over 102,000 bytes of HTML is an error: Gmail clips it', async () => {
     const r = await build(padded(300));
     expect(r.bytes.html).toBeGreaterThan(102_000);
     expect(ofRule(r.report, 'size')).toEqual([
@@ -386,7 +395,12 @@ describe('document', () => {
     const text = replaceOnce(july, subject, `subject: "${long}"`);
     const r = await build(text);
     expect(ofRule(r.report, 'document')).toEqual([
-      { rule: 'document', severity: 'error', message: expect.stringContaining('the subject is 61 characters: inboxes cut it after about 60'), where: inIssue(text, `subject: "${long}"`, '"', 'subject') },
+      {
+        rule: 'document',
+        severity: 'error',
+        message: expect.stringContaining('the subject is 61 characters: inboxes cut it after about 60'),
+        where: inIssue(text, `subject: "${long}"`, '"', 'subject'),
+      },
     ]);
   });
 
@@ -396,7 +410,12 @@ describe('document', () => {
     const text = replaceOnce(july, subject, `subject: "${medium}"`);
     const r = await build(text);
     expect(ofRule(r.report, 'document')).toEqual([
-      { rule: 'document', severity: 'warning', message: 'the subject is 56 characters: phones cut it after about 50', where: inIssue(text, `subject: "${medium}"`, '"', 'subject') },
+      {
+        rule: 'document',
+        severity: 'warning',
+        message: 'the subject is 56 characters: phones cut it after about 50',
+        where: inIssue(text, `subject: "${medium}"`, '"', 'subject'),
+      },
     ]);
   });
 
@@ -418,7 +437,12 @@ describe('document', () => {
     const r = await build(undefined, { config: (c) => replaceOnce(c, 'lang: en-GB', 'lang: und') });
     expect(r.html).toMatch(/<html\b[^>]*\slang="und"/);
     expect(ofRule(r.report, 'document')).toEqual([
-      { rule: 'document', severity: 'error', message: expect.stringContaining('the email\'s language is "und": set lang in newsletter.config.yaml'), where: { file: CONFIG, path: 'lang' } },
+      {
+        rule: 'document',
+        severity: 'error',
+        message: expect.stringContaining('the email\'s language is "und": set lang in newsletter.config.yaml'),
+        where: { file: CONFIG, path: 'lang' },
+      },
     ]);
   });
 
@@ -441,7 +465,14 @@ describe('document', () => {
 
     it('two h1 headings are an error', async () => {
       const f = await runRule(documentRule, julyBuild, { html: afterFirstH2(julyBuild.html, '<h1>A second title</h1>') });
-      expect(f).toEqual([{ rule: 'document', severity: 'error', message: expect.stringContaining('the email has 2 h1 headings: it needs exactly one'), where: expect.anything() }]);
+      expect(f).toEqual([
+        {
+          rule: 'document',
+          severity: 'error',
+          message: expect.stringContaining('the email has 2 h1 headings: it needs exactly one'),
+          where: expect.anything(),
+        },
+      ]);
     });
 
     it('an h4 right after an h2 is an error, with an excerpt of it', async () => {
@@ -504,7 +535,12 @@ describe('readability', () => {
   it('text under 14px is a warning quoting it', async () => {
     const f = await runRule(readabilityRule, julyBuild, { html: afterFirstH2(julyBuild.html, '<p style="font-size:12px">tiny print</p>') });
     expect(f).toEqual([
-      { rule: 'readability', severity: 'warning', message: '1 piece of text at 12px, under 14px: hard to read on a phone. First: "tiny print"', where: { excerpt: 'tiny print' } },
+      {
+        rule: 'readability',
+        severity: 'warning',
+        message: '1 piece of text at 12px, under 14px: hard to read on a phone. First: "tiny print"',
+        where: { excerpt: 'tiny print' },
+      },
     ]);
   });
 
@@ -534,7 +570,13 @@ describe('outlook', () => {
   it('an "<!--[if mso]>" without its endif is an error', async () => {
     const f = await runRule(outlookRule, julyBuild, { html: afterFirstH2(julyBuild.html, '<!--[if mso]><p>Outlook only</p>') });
     expect(f).toEqual([
-      { rule: 'outlook', severity: 'error', message: 'a block for Outlook ("<!--[if ...]>") is never closed with "<![endif]-->": everything after it disappears, in Outlook or in every other client. Close it in the template', where: expect.anything() },
+      {
+        rule: 'outlook',
+        severity: 'error',
+        message:
+          'a block for Outlook ("<!--[if ...]>") is never closed with "<![endif]-->": everything after it disappears, in Outlook or in every other client. Close it in the template',
+        where: expect.anything(),
+      },
     ]);
   });
 
@@ -595,7 +637,12 @@ describe('forbidden', () => {
     const html = julyBuild.html.replace('</head>', webFont).replace('font-family:Arial,Helvetica,sans-serif', 'font-family:Roboto');
     const f = await runRule(forbiddenRule, julyBuild, { html });
     expect(f).toEqual([
-      { rule: 'forbidden', severity: 'error', message: expect.stringContaining('the font stack "Roboto" has no generic fallback (such as sans-serif)'), where: expect.anything() },
+      {
+        rule: 'forbidden',
+        severity: 'error',
+        message: expect.stringContaining('the font stack "Roboto" has no generic fallback (such as sans-serif)'),
+        where: expect.anything(),
+      },
     ]);
   });
 });
@@ -608,9 +655,19 @@ describe('message', () => {
   });
 
   it('an .eml without a text/plain part is an error', async () => {
-    const eml = await compose({ from: 'LIIA <liiateam@londoncouncils.gov.uk>', subject: 'July', html: julyBuild.html, messageId: '<x.1@londoncouncils.gov.uk>' });
+    const eml = await compose({
+      from: 'LIIA <liiateam@londoncouncils.gov.uk>',
+      subject: 'July',
+      html: julyBuild.html,
+      messageId: '<x.1@londoncouncils.gov.uk>',
+    });
     expect(await runRule(messageRule, julyBuild, { eml })).toEqual([
-      { rule: 'message', severity: 'error', message: 'the message has no text/plain part: some recipients and spam filters need one', where: { excerpt: 'email.eml: text/html' } },
+      {
+        rule: 'message',
+        severity: 'error',
+        message: 'the message has no text/plain part: some recipients and spam filters need one',
+        where: { excerpt: 'email.eml: text/html' },
+      },
     ]);
   });
 
@@ -623,7 +680,12 @@ describe('message', () => {
       messageId: '<x.2@londoncouncils.gov.uk>',
     });
     expect(await runRule(messageRule, julyBuild, { eml })).toEqual([
-      { rule: 'message', severity: 'error', message: expect.stringMatching(/^From must be exactly one address, not ".*one@.*two@.*": set sender in newsletter\.config\.yaml$/), where: { file: CONFIG, path: 'sender' } },
+      {
+        rule: 'message',
+        severity: 'error',
+        message: expect.stringMatching(/^From must be exactly one address, not ".*one@.*two@.*": set sender in newsletter\.config\.yaml$/),
+        where: { file: CONFIG, path: 'sender' },
+      },
     ]);
   });
 
@@ -632,8 +694,18 @@ describe('message', () => {
     const r = await build(undefined, { template: [footer, (t) => replaceOnce(t, '<p class="small">{{postalAddress}}</p>', '')] });
     const address = r.config.postalAddress;
     expect(ofRule(r.report, 'message')).toEqual([
-      { rule: 'message', severity: 'error', message: `the HTML does not show the sender's postal address ("${address}")`, where: { file: CONFIG, path: 'postalAddress' } },
-      { rule: 'message', severity: 'error', message: `the plain text does not show the sender's postal address ("${address}")`, where: { file: CONFIG, path: 'postalAddress' } },
+      {
+        rule: 'message',
+        severity: 'error',
+        message: `the HTML does not show the sender's postal address ("${address}")`,
+        where: { file: CONFIG, path: 'postalAddress' },
+      },
+      {
+        rule: 'message',
+        severity: 'error',
+        message: `the plain text does not show the sender's postal address ("${address}")`,
+        where: { file: CONFIG, path: 'postalAddress' },
+      },
     ]);
   });
 
@@ -690,7 +762,7 @@ describe('config levels (checks: in newsletter.config.yaml)', () => {
     expect(r.report.counts).toEqual({ error: 0, warning: 1 });
   });
 
-  it('level: off hides the rule\'s findings and the report counts them', async () => {
+  it("level: off hides the rule's findings and the report counts them", async () => {
     const text = replaceOnce(
       replaceOnce(july, 'alt: "The Youth 2 Adult (Y2A) Hub in Newham – read more about the hub"', 'alt: "vess.png"'),
       'alt: "Cover of the Youth Justice Board report \'Applying the Child First Framework in Youth Justice Services\' – find the report on GOV.UK"',
@@ -710,7 +782,9 @@ describe('config levels (checks: in newsletter.config.yaml)', () => {
     const config = await readFile(path.join(project, CONFIG), 'utf8');
     const at = pos(config, '    level: error', 'level');
     expect((err as NewsletterError).code).toBe('ECONFIG');
-    expect((err as NewsletterError).problems).toEqual([{ where: `${CONFIG}:${at.line}:${at.col}`, path: 'checks.link-text.reason', message: expect.stringContaining('is required') }]);
+    expect((err as NewsletterError).problems).toEqual([
+      { where: `${CONFIG}:${at.line}:${at.col}`, path: 'checks.link-text.reason', message: expect.stringContaining('is required') },
+    ]);
   });
 });
 
@@ -734,10 +808,16 @@ describe('accept: in the issue file', () => {
     const body = `sections[${sectionOf(fixture, '[the page](#)')}].body`;
     const text = `${fixture.trimEnd()}\n  - rule: links\n    path: ${body}\n    reason: "We will fill it in later"\n`;
     const r = await build(text);
-    expect(finding(r.report.findings, 'links', 'link "the page" goes to "#"')).toMatchObject({ severity: 'error', where: inIssue(text, '[the page](#)', '(', body) });
+    expect(finding(r.report.findings, 'links', 'link "the page" goes to "#"')).toMatchObject({
+      severity: 'error',
+      where: inIssue(text, '[the page](#)', '(', body),
+    });
     expect(r.report.counts.error).toBe(1);
     expect(r.report.accepted.map((a) => a.rule)).toEqual(['link-text']);
-    expect(finding(r.report.findings, 'links', 'this accept entry cannot accept the links problem')).toMatchObject({ severity: 'warning', where: inIssue(text, '  - rule: links', 'rule', 'accept[1]') });
+    expect(finding(r.report.findings, 'links', 'this accept entry cannot accept the links problem')).toMatchObject({
+      severity: 'warning',
+      where: inIssue(text, '  - rule: links', 'rule', 'accept[1]'),
+    });
   });
 });
 
@@ -804,7 +884,12 @@ describe('the command line', () => {
     expect(summary.checks.counts).toEqual({ error: 1, warning: 1 });
     expect(summary.checks.findings).toEqual([
       { rule: 'links', severity: 'error', message: expect.stringContaining('link "the page" goes to "#"'), where: inIssue(faulty, '[the page](#)', '(', body) },
-      { rule: 'links', severity: 'warning', message: expect.stringContaining('link "the old site" goes to "http://example.org"'), where: inIssue(faulty, '[the old site](http://example.org)', '(', body) },
+      {
+        rule: 'links',
+        severity: 'warning',
+        message: expect.stringContaining('link "the old site" goes to "http://example.org"'),
+        where: inIssue(faulty, '[the old site](http://example.org)', '(', body),
+      },
     ]);
     expect(summary.checks.accepted).toHaveLength(1);
   });

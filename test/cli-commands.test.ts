@@ -51,7 +51,11 @@ describe('--help', () => {
     ['preview', ['--port <n>'], 'build-issue preview july-2025'],
     ['screenshots', ['--out <dir>', '--json', '--allow-errors'], 'build-issue screenshots july-2025'],
     ['test-send', ['--to <addresses>', '--rate <n>', '--connections <n>', '--json'], 'build-issue test-send july-2025 --to'],
-    ['send', ['--list <file.csv>', '--yes', '--dry-run', '--rate <n>', '--connections <n>', '--retry-failed', '--resend-unknown', '--skip-test-gate', '--json'], 'build-issue send july-2025 --list'],
+    [
+      'send',
+      ['--list <file.csv>', '--yes', '--dry-run', '--rate <n>', '--connections <n>', '--retry-failed', '--resend-unknown', '--skip-test-gate', '--json'],
+      'build-issue send july-2025 --list',
+    ],
     ['status', ['--json'], 'build-issue status july-2025'],
     ['new', ['--from <previous>', '--json'], 'build-issue new august-2025 --from july-2025'],
   ];
@@ -76,7 +80,8 @@ describe('--help', () => {
   it('build-issue --help: the commands, examples, the environment, exit codes, the old spellings apart', async () => {
     const { code, out } = await runCli(['--help'], ROOT);
     expect(code).toBe(0);
-    for (const name of ['build', 'check', 'preview', 'screenshots', 'test-send', 'send', 'status', 'new']) expect(out).toMatch(new RegExp(`^  ${name} \\[options\\] <issue> +\\S`, 'm'));
+    for (const name of ['build', 'check', 'preview', 'screenshots', 'test-send', 'send', 'status', 'new'])
+      expect(out).toMatch(new RegExp(`^  ${name} \\[options\\] <issue> +\\S`, 'm'));
     for (const v of ['SMTP_URL', 'DKIM_PRIVATE_KEY', 'CHROMIUM_PATH', 'DEBUG', 'BUILD_ISSUE_NO_CODE_CACHE']) expect(out).toMatch(new RegExp(`^  ${v}\\b`, 'm'));
     for (const c of ['0', '1', '2', '130']) expect(out).toMatch(new RegExp(`^  ${c} +\\S`, 'm'));
     expect(out).toContain('build-issue build <name>');
@@ -166,7 +171,9 @@ describe('the old flags: still work, and say the new spelling once on stderr', (
   it('--check-links and --check --screenshots map to check; values with spaces are quoted', () => {
     const io = { out: () => {}, err: () => {}, env: {}, cwd: project };
     expect(oldRun('july-2025', { checkLinks: true }, io)?.note).toBe(note('--check-links', 'check july-2025 --links'));
-    expect(oldRun('july-2025', { check: true, screenshots: true, out: 'my out' }, io)?.note).toBe(note('--check --screenshots', "check july-2025 --screenshots --out 'my out'"));
+    expect(oldRun('july-2025', { check: true, screenshots: true, out: 'my out' }, io)?.note).toBe(
+      note('--check --screenshots', "check july-2025 --screenshots --out 'my out'"),
+    );
     expect(oldRun('july-2025', { watch: true, port: 8080 }, io)?.note).toBe(note('--watch', 'preview july-2025 --port 8080'));
     expect(oldRun('july-2025', { json: true }, io)).toBeUndefined();
   });
@@ -264,7 +271,10 @@ describe('finding the project', () => {
     expect(folder.code, folder.err).toBe(0);
     const missing = await runCli(['july-2025', '--config', 'nope.yaml', '--json'], elsewhere);
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.out)).toMatchObject({ ok: false, error: { code: 'ECONFIG', message: expect.stringContaining('--config nope.yaml: no such file') } });
+    expect(JSON.parse(missing.out)).toMatchObject({
+      ok: false,
+      error: { code: 'ECONFIG', message: expect.stringContaining('--config nope.yaml: no such file') },
+    });
   });
 
   it('no config: a clear error naming where it looked and how to fix it, exit 1', async () => {
@@ -280,7 +290,12 @@ describe('finding the project', () => {
     await writeFile(path.join(dir, 'newsletter.config.yaml'), 'not: this one\n');
     const inRepo = await runCli(['status', 'july-2025', '--json'], path.join(repo, 'src'));
     expect(inRepo.code).toBe(1);
-    expect(JSON.parse(inRepo.out)).toMatchObject({ error: { code: 'ECONFIG', message: `no newsletter.config.yaml found: looked from ${path.join(repo, 'src')} up to ${repo} (the top of its git repository)` } });
+    expect(JSON.parse(inRepo.out)).toMatchObject({
+      error: {
+        code: 'ECONFIG',
+        message: `no newsletter.config.yaml found: looked from ${path.join(repo, 'src')} up to ${repo} (the top of its git repository)`,
+      },
+    });
   });
 });
 
@@ -341,7 +356,11 @@ fsp.readFile = async function (file, ...rest) {
 };
 `,
     );
-    const child = spawn(process.execPath, ['--import', pathToFileURL(hold).href, BIN, 'july-2025'], { cwd: p, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: '' } });
+    const child = spawn(process.execPath, ['--import', pathToFileURL(hold).href, BIN, 'july-2025'], {
+      cwd: p,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DEBUG: '' },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

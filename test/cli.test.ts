@@ -97,7 +97,10 @@ describe('--screenshots and --watch from the command line', () => {
 
   it('--watch serves the preview until Ctrl-C, then exits 0', async () => {
     const project = await makeProject();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'july-2025', '--watch'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'july-2025', '--watch'], {
+      cwd: project,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 20_000;
@@ -128,7 +131,9 @@ describe('the real bin (child process)', () => {
 
   it('prints a one-line error and no stack trace for a missing issue, exit 1', async () => {
     const project = await makeProject();
-    const err = await exec(process.execPath, [bin, 'nope-2025'], { cwd: project, env: { ...process.env, DEBUG: '' } }).catch((e: { code: number; stderr: string }) => e);
+    const err = await exec(process.execPath, [bin, 'nope-2025'], { cwd: project, env: { ...process.env, DEBUG: '' } }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(err).toMatchObject({ code: 1 });
     const stderr = (err as { stderr: string }).stderr;
     expect(stderr).toContain('error: issues/nope-2025.yaml: no such issue file');

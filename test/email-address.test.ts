@@ -118,7 +118,12 @@ describe('the rule', () => {
   });
 
   it('keeps the case of the local part on the wire, lower-cases the domain; the key is lower-case', () => {
-    expect(parseAddress('Ann.Smith@Example.ORG')).toEqual({ ok: true, display: 'Ann.Smith@Example.ORG', wire: 'Ann.Smith@example.org', key: 'ann.smith@example.org' });
+    expect(parseAddress('Ann.Smith@Example.ORG')).toEqual({
+      ok: true,
+      display: 'Ann.Smith@Example.ORG',
+      wire: 'Ann.Smith@example.org',
+      key: 'ann.smith@example.org',
+    });
   });
 
   it('text that is not an address keeps a key and a wire form (trimmed), so an old ledger line still compares', () => {

@@ -71,7 +71,7 @@ describe('DKIM_PRIVATE_KEY from .env', () => {
     expect(r.out + r.err).not.toContain('PRIVATE KEY');
   });
 
-  it('variable by variable: SMTP_URL from the environment and DKIM_PRIVATE_KEY from .env in the same send; the environment\'s key wins over .env\'s', async () => {
+  it("variable by variable: SMTP_URL from the environment and DKIM_PRIVATE_KEY from .env in the same send; the environment's key wins over .env's", async () => {
     const s = await sink();
     const dir = await dkimProject();
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -93,9 +93,17 @@ describe('DKIM_PRIVATE_KEY from .env', () => {
 describe('readEnv', () => {
   it('merges .env under the environment, which wins for each variable; says where each came from; leaves process.env alone', async () => {
     const dir = await project();
-    await writeEnv(dir, '# local\nSMTP_URL=smtp://127.0.0.1:2525\nDKIM_PRIVATE_KEY="from-dotenv"\nexport CHROMIUM_PATH=/opt/dotenv/chromium\nOTHER_SETTING=1\n');
+    await writeEnv(
+      dir,
+      '# local\nSMTP_URL=smtp://127.0.0.1:2525\nDKIM_PRIVATE_KEY="from-dotenv"\nexport CHROMIUM_PATH=/opt/dotenv/chromium\nOTHER_SETTING=1\n',
+    );
     const fileOnly = await readEnv(dir, {});
-    expect(fileOnly.env).toMatchObject({ SMTP_URL: 'smtp://127.0.0.1:2525', DKIM_PRIVATE_KEY: 'from-dotenv', CHROMIUM_PATH: '/opt/dotenv/chromium', OTHER_SETTING: '1' });
+    expect(fileOnly.env).toMatchObject({
+      SMTP_URL: 'smtp://127.0.0.1:2525',
+      DKIM_PRIVATE_KEY: 'from-dotenv',
+      CHROMIUM_PATH: '/opt/dotenv/chromium',
+      OTHER_SETTING: '1',
+    });
     expect(fileOnly.sourceOf('SMTP_URL')).toBe('.env, line 2');
     expect(fileOnly.sourceOf('DKIM_PRIVATE_KEY')).toBe('.env, line 3');
     expect(fileOnly.sourceOf('CHROMIUM_PATH')).toBe('.env, line 4');
@@ -157,7 +165,7 @@ describe('readEnv', () => {
 describe('a .env that cannot be read as settings', () => {
   const SECRET = 'hunter2-must-not-show';
 
-  it('a line that is not NAME=value: ECONFIG naming .env and the line, quoting none of it (Node\'s parser would silently join it to the next line)', async () => {
+  it("a line that is not NAME=value: ECONFIG naming .env and the line, quoting none of it (Node's parser would silently join it to the next line)", async () => {
     const dir = await project();
     await writeEnv(dir, `# settings\nSMTP_URL: smtp://newsletter:${SECRET}@127.0.0.1:2525\nDKIM_PRIVATE_KEY=x\n`);
     const e = await rejection(smtpSettings(dir, {}));
@@ -190,7 +198,7 @@ describe('a .env that cannot be read as settings', () => {
 });
 
 describe('CHROMIUM_PATH from .env', () => {
-  it('reaches the screenshots\' browser lookup: a path in .env that is not a browser gives EBROWSER naming it', async () => {
+  it("reaches the screenshots' browser lookup: a path in .env that is not a browser gives EBROWSER naming it", async () => {
     const dir = await project();
     const missing = path.join(dir, 'no-such-browser', 'chromium-from-dotenv');
     await mkdir(path.join(dir, 'no-such-browser'));

@@ -83,9 +83,24 @@ function violate(label: string, detail: string): never {
 
 /** The order failure classes are named in when one case breaks several properties: the worst first. */
 const SEVERITY = [
-  'timeout', 'fence', 'changed-on-failure', 'replaced-foreign-folder', 'slug-collision', 'slug-invalid',
-  'scheme-in-output', 'script-in-output', 'smtp-secret-leak', 'eml-header-injection', 'ics-injection',
-  'not-newsletter-error', 'cli-unexpected-failure', 'feed-not-xml', 'control-in-output', 'control-in-recipient', 'control-in-terminal', 'spoofing-not-warned',
+  'timeout',
+  'fence',
+  'changed-on-failure',
+  'replaced-foreign-folder',
+  'slug-collision',
+  'slug-invalid',
+  'scheme-in-output',
+  'script-in-output',
+  'smtp-secret-leak',
+  'eml-header-injection',
+  'ics-injection',
+  'not-newsletter-error',
+  'cli-unexpected-failure',
+  'feed-not-xml',
+  'control-in-output',
+  'control-in-recipient',
+  'control-in-terminal',
+  'spoofing-not-warned',
 ];
 const rank = (label: string) => (SEVERITY.includes(label) ? SEVERITY.indexOf(label) : SEVERITY.length);
 
@@ -124,7 +139,10 @@ const survey = new Map<string, { count: number; examples: { message: string; inp
 
 /** `text` with the characters a terminal would not show (C1 controls, bidi, zero-width, noncharacters) written as \\uXXXX. */
 const visible = (text: string) =>
-  text.replace(/[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  text.replace(
+    /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
 const show = (v: unknown, max = 300): string => {
   const s = visible(typeof v === 'string' ? JSON.stringify(v) : fc.stringify(v));
@@ -146,7 +164,8 @@ function guarded<T>(check: (input: T) => Promise<void>): (input: T) => Promise<b
           survey.set(v.label, seen);
           seen.count++;
           const key = (m: string) => m.replace(/"[^"]*"|\d+/g, '').slice(0, 70);
-          if (seen.examples.length < 4 && !seen.examples.some((e) => key(e.message) === key(v.message))) seen.examples.push({ message: v.message, input: show(input, 400) });
+          if (seen.examples.length < 4 && !seen.examples.some((e) => key(e.message) === key(v.message)))
+            seen.examples.push({ message: v.message, input: show(input, 400) });
         }
         return true;
       }
@@ -250,7 +269,13 @@ function changes(before: Tree, after: Tree): { rel: string; what: string }[] {
 function fence(before: Tree, after: Tree, allowed: (rel: string) => boolean, label: string, context: string): void {
   const bad = changes(before, after).filter((c) => !allowed(c.rel));
   if (bad.length) {
-    violate(label, `${context}: ${bad.length} change(s) outside what it may write: ${bad.slice(0, 8).map((c) => `${c.what} ${c.rel}`).join(', ')}${bad.length > 8 ? ', ...' : ''}`);
+    violate(
+      label,
+      `${context}: ${bad.length} change(s) outside what it may write: ${bad
+        .slice(0, 8)
+        .map((c) => `${c.what} ${c.rel}`)
+        .join(', ')}${bad.length > 8 ? ', ...' : ''}`,
+    );
   }
 }
 
@@ -310,7 +335,10 @@ afterAll(async () => {
     const lines = [...survey.entries()]
       .sort((a, b) => b[1].count - a[1].count)
       .map(([label, s]) => `\n## ${label} (${s.count} cases)\n${s.examples.map((e) => `${e.message}\n  input: ${e.input}`).join('\n')}`);
-    const ends = [...outcomes.entries()].sort().map(([k, n]) => `  ${k}: ${n}`).join('\n');
+    const ends = [...outcomes.entries()]
+      .sort()
+      .map(([k, n]) => `  ${k}: ${n}`)
+      .join('\n');
     console.log(`\nFUZZ SURVEY: ${survey.size} failure class(es)${lines.join('\n')}\n\nHow the cases ended:\n${ends}\n`);
   }
 });
@@ -354,7 +382,21 @@ function safeUrl(value: string, where: string): void {
   if (scheme !== undefined && !SAFE_SCHEMES.has(scheme)) violate('scheme-in-output', `${where}: a ${scheme}: link: ${JSON.stringify(value.slice(0, 120))}`);
 }
 
-const URL_ATTRIBUTES = new Set(['href', 'src', 'action', 'formaction', 'background', 'poster', 'xlink:href', 'data', 'cite', 'longdesc', 'lowsrc', 'dynsrc', 'ping']);
+const URL_ATTRIBUTES = new Set([
+  'href',
+  'src',
+  'action',
+  'formaction',
+  'background',
+  'poster',
+  'xlink:href',
+  'data',
+  'cite',
+  'longdesc',
+  'lowsrc',
+  'dynsrc',
+  'ping',
+]);
 const SCRIPT_ELEMENTS = new Set(['script', 'iframe', 'frame', 'object', 'embed', 'applet', 'form', 'base', 'svg', 'math', 'template']);
 
 /** An HTML output: no script, no event handler, no unsafe URL, no control character (entities decoded). */
@@ -374,7 +416,8 @@ function checkHtml(html: string, where: string): void {
       onopentag: (name, attrs) => {
         if (SCRIPT_ELEMENTS.has(name)) guard(() => violate('script-in-output', `${where}: a <${name}> element`));
         for (const [attr, value] of Object.entries(attrs)) {
-          if (attr.startsWith('on')) guard(() => violate('script-in-output', `${where}: an event handler <${name} ${attr}=${JSON.stringify(value.slice(0, 80))}>`));
+          if (attr.startsWith('on'))
+            guard(() => violate('script-in-output', `${where}: an event handler <${name} ${attr}=${JSON.stringify(value.slice(0, 80))}>`));
           if (URL_ATTRIBUTES.has(attr)) guard(() => safeUrl(value, `${where}: <${name} ${attr}>`));
           if (attr === 'srcset') for (const part of value.split(',')) guard(() => safeUrl(part.trim().split(/\s+/)[0] ?? '', `${where}: <${name} srcset>`));
           if (attr === 'style') guard(() => checkCss(value, `${where}: <${name} style>`));
@@ -413,7 +456,9 @@ function checkJson(text: string, where: string): void {
 }
 
 const ICS_PROPERTIES = new Set(
-  'BEGIN END PRODID VERSION CALSCALE METHOD TZID TZOFFSETFROM TZOFFSETTO TZNAME DTSTART DTEND RRULE UID DTSTAMP SUMMARY DESCRIPTION URL ORGANIZER LOCATION SEQUENCE STATUS TRANSP X-WR-CALNAME X-WR-TIMEZONE'.split(' '),
+  'BEGIN END PRODID VERSION CALSCALE METHOD TZID TZOFFSETFROM TZOFFSETTO TZNAME DTSTART DTEND RRULE UID DTSTAMP SUMMARY DESCRIPTION URL ORGANIZER LOCATION SEQUENCE STATUS TRANSP X-WR-CALNAME X-WR-TIMEZONE'.split(
+    ' ',
+  ),
 );
 
 /** A calendar invite: CRLF lines, no control character, no property a field injected, a safe URL. */
@@ -435,9 +480,14 @@ async function checkIcs(text: string, where: string): Promise<void> {
 }
 
 /** XML 1.0's Char production. */
-const xmlChar = (c: number) => c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+const xmlChar = (c: number) =>
+  c === 0x9 || c === 0xa || c === 0xd || (c >= 0x20 && c <= 0xd7ff) || (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
 
-type SaxParser = { onerror: (e: Error) => void; onopentag: (t: { name: string; attributes: Record<string, string> }) => void; write(s: string): { close(): void } };
+type SaxParser = {
+  onerror: (e: Error) => void;
+  onopentag: (t: { name: string; attributes: Record<string, string> }) => void;
+  write(s: string): { close(): void };
+};
 // sax (a devDependency): a real, strict XML parser, written by nobody here.
 const sax = createRequire(import.meta.url)('sax') as { parser(strict: boolean, opts?: object): SaxParser };
 
@@ -495,13 +545,18 @@ async function checkEml(raw: Buffer, where: string): Promise<void> {
     () => {
       let offset = 0;
       for (const line of latin1.split(/\r?\n/)) {
-        if (line.length > 998) violate('eml-line-too-long', `${where}: a ${offset < headerEnd ? 'header ' : ''}line of ${line.length} octets (RFC 5322 allows 998): ${JSON.stringify(line.slice(0, 60))}...`);
+        if (line.length > 998)
+          violate(
+            'eml-line-too-long',
+            `${where}: a ${offset < headerEnd ? 'header ' : ''}line of ${line.length} octets (RFC 5322 allows 998): ${JSON.stringify(line.slice(0, 60))}...`,
+          );
         offset += line.length + 2;
       }
     },
     () => {
       for (const key of mail.headers.keys()) {
-        if (key === 'bcc' || key.startsWith('x-injected') || key === 'x-evil') violate('eml-header-injection', `${where}: a "${key}" header (from a field's line break)`);
+        if (key === 'bcc' || key.startsWith('x-injected') || key === 'x-evil')
+          violate('eml-header-injection', `${where}: a "${key}" header (from a field's line break)`);
       }
     },
     () => noControl(mail.subject ?? '', `${where} Subject`, CONTROL_ONE_LINE),
@@ -533,8 +588,15 @@ async function checkOutputs(dir: string): Promise<void> {
     else checks.push(() => noControl(text, where));
   }
   const out = path.dirname(dir);
-  checks.push(async () => checkHtml(await readFile(path.join(out, 'index.html'), 'utf8').catch(() => violate('archive-missing', 'no index.html beside the issue folder')), 'index.html'));
-  checks.push(async () => checkFeed(await readFile(path.join(out, 'feed.xml'), 'utf8').catch(() => violate('archive-missing', 'no feed.xml beside the issue folder')), 'feed.xml'));
+  checks.push(async () =>
+    checkHtml(
+      await readFile(path.join(out, 'index.html'), 'utf8').catch(() => violate('archive-missing', 'no index.html beside the issue folder')),
+      'index.html',
+    ),
+  );
+  checks.push(async () =>
+    checkFeed(await readFile(path.join(out, 'feed.xml'), 'utf8').catch(() => violate('archive-missing', 'no feed.xml beside the issue folder')), 'feed.xml'),
+  );
   await allOf(checks);
 }
 
@@ -543,7 +605,10 @@ function checkError(err: unknown, where: string, codes?: readonly string[]): New
   if (err instanceof Violation) throw err;
   if (!(err instanceof NewsletterError)) {
     const e = err as Error | undefined;
-    violate('not-newsletter-error', `${where} threw ${e?.constructor?.name ?? typeof err}: ${String(e?.message ?? err).slice(0, 200)} (the CLI says "unexpected failure")`);
+    violate(
+      'not-newsletter-error',
+      `${where} threw ${e?.constructor?.name ?? typeof err}: ${String(e?.message ?? err).slice(0, 200)} (the CLI says "unexpected failure")`,
+    );
   }
   if (!err.message.trim()) violate('error-without-message', `${where}: ${err.code} with an empty message`);
   if (!(err.code in ErrorCodes)) violate('error-unknown-code', `${where}: code ${String(err.code)}`);
@@ -557,14 +622,62 @@ function checkError(err: unknown, where: string, codes?: readonly string[]): New
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => String.fromCharCode(from + i));
 const CONTROL_CHARS = [...range(0, 0x20), '\u007f', ...range(0x80, 0xa0)];
-const INVISIBLE = ['\u202e', '\u202d', '\u202a', '\u2066', '\u2067', '\u2068', '\u2069', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u2060', '\ufeff', '\u061c'];
+const INVISIBLE = [
+  '\u202e',
+  '\u202d',
+  '\u202a',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u200e',
+  '\u200f',
+  '\u2060',
+  '\ufeff',
+  '\u061c',
+];
 const ODD = ['\ufffe', '\uffff', '\ud800', '\udfff', '\u2028', '\u2029', '\u00a0', '\ufffd', '\u{1d54f}', 'e\u0301', 'é'];
 const MARKUP = [
-  '<', '>', '&', '&amp;', '&#0;', '&#1;', '&#x1b;', '&#128;', '&#xfffe;', '"', "'", '`',
-  '{{', '}}', '{{{', '}}}', '{{> x}}', '{{#each this}}', '{{{body}}}', '<script>alert(1)</script>', '</mj-text>', '<mj-raw>',
-  ']]>', '<![CDATA[', '-->', '<!--', '<img src=x onerror=alert(1)>', '<a href="javascript:alert(1)">x</a>',
+  '<',
+  '>',
+  '&',
+  '&amp;',
+  '&#0;',
+  '&#1;',
+  '&#x1b;',
+  '&#128;',
+  '&#xfffe;',
+  '"',
+  "'",
+  '`',
+  '{{',
+  '}}',
+  '{{{',
+  '}}}',
+  '{{> x}}',
+  '{{#each this}}',
+  '{{{body}}}',
+  '<script>alert(1)</script>',
+  '</mj-text>',
+  '<mj-raw>',
+  ']]>',
+  '<![CDATA[',
+  '-->',
+  '<!--',
+  '<img src=x onerror=alert(1)>',
+  '<a href="javascript:alert(1)">x</a>',
+  '\\',
+  '\\n',
+  '%s',
   // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${x} is one of the hostile strings.
-  '\\', '\\n', '%s', '${x}', '\r\nBcc: evil@example.org', '\nX-Injected: yes', '\r\nX-Injected: yes', '\nATTACH:javascript:alert(1)',
+  '${x}',
+  '\r\nBcc: evil@example.org',
+  '\nX-Injected: yes',
+  '\r\nX-Injected: yes',
+  '\nATTACH:javascript:alert(1)',
 ];
 const YAML_META = [': ', ' #', '- ', '? ', '|', '>', '*a', '&a', '!!str', '!x', '%YAML', '---', '...', '[', ']', '{', '}', ',', '@'];
 const WORDS = ['a', 'July', ' ', 'LIIA', 'https://liia.london/', 'x@example.org', 'S3cr3tPw'];
@@ -670,9 +783,21 @@ const oddScalar = fc.constantFrom<Scalar>(null, true, false, -1, 0, 1e12, 3.5, '
 function valueFor(key: string): fc.Arbitrary<Scalar> {
   if (URL_KEYS.has(key)) return fc.oneof({ weight: 8, arbitrary: urlArb }, { weight: 1, arbitrary: longText }, { weight: 1, arbitrary: oddScalar });
   if (MARKDOWN_KEYS.has(key)) {
-    return fc.oneof({ weight: 4, arbitrary: markdownArb }, { weight: 2, arbitrary: hostileText }, { weight: 3, arbitrary: cleanHostileText }, { weight: 1, arbitrary: longText }, { weight: 1, arbitrary: oddScalar });
+    return fc.oneof(
+      { weight: 4, arbitrary: markdownArb },
+      { weight: 2, arbitrary: hostileText },
+      { weight: 3, arbitrary: cleanHostileText },
+      { weight: 1, arbitrary: longText },
+      { weight: 1, arbitrary: oddScalar },
+    );
   }
-  return fc.oneof({ weight: 3, arbitrary: hostileText }, { weight: 4, arbitrary: cleanHostileText }, { weight: 1, arbitrary: urlArb }, { weight: 1, arbitrary: longText }, { weight: 1, arbitrary: oddScalar });
+  return fc.oneof(
+    { weight: 3, arbitrary: hostileText },
+    { weight: 4, arbitrary: cleanHostileText },
+    { weight: 1, arbitrary: urlArb },
+    { weight: 1, arbitrary: longText },
+    { weight: 1, arbitrary: oddScalar },
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -787,7 +912,12 @@ function applyByteOps(text: Buffer, ops: ByteOp[]): Buffer {
 
 const laughs = (levels: number, width = 9) => {
   const lines = ['lol0: &l0 "lol"'];
-  for (let i = 1; i <= levels; i++) lines.push(`lol${i}: &l${i} [${Array(width).fill(`*l${i - 1}`).join(', ')}]`);
+  for (let i = 1; i <= levels; i++)
+    lines.push(
+      `lol${i}: &l${i} [${Array(width)
+        .fill(`*l${i - 1}`)
+        .join(', ')}]`,
+    );
   return lines.join('\n');
 };
 
@@ -795,36 +925,62 @@ const laughs = (levels: number, width = 9) => {
 const HOSTILE_FILES: Record<string, { param: fc.Arbitrary<number>; make: (july: string, n: number) => string | Buffer }> = {
   'billion-laughs': { param: fc.integer({ min: 2, max: 9 }), make: (july, n) => `${laughs(n)}\n${july.replace(/^#.*\n/, '')}` },
   'laughs-in-a-field': { param: fc.integer({ min: 2, max: 9 }), make: (july, n) => `${laughs(n)}\n${july.replace(/^(subject: ).*$/m, `$1*l${n}`)}` },
-  'many-aliases': { param: fc.integer({ min: 50, max: 2000 }), make: (july, n) => july.replace(/^(preheader: ).*$/m, `$1&p "x"\nx: [${Array(n).fill('*p').join(', ')}]`) },
+  'many-aliases': {
+    param: fc.integer({ min: 50, max: 2000 }),
+    make: (july, n) => july.replace(/^(preheader: ).*$/m, `$1&p "x"\nx: [${Array(n).fill('*p').join(', ')}]`),
+  },
   'recursive-alias': { param: fc.constant(0), make: (july) => `${july}\nloop: &loop [*loop]\n` },
   'undefined-alias': { param: fc.constant(0), make: (july) => july.replace(/^(subject: ).*$/m, '$1*nope') },
-  'merge-key': { param: fc.integer({ min: 1, max: 50 }), make: (july, n) => july.replace('  - kind: contents\n', `  - kind: contents\n${'    <<: {heading: "x"}\n'.repeat(n)}`) },
-  'deep-flow': { param: fc.integer({ min: 100, max: 50_000 }), make: (july, n) => july.replace(/^sections:[\s\S]*?(?=\naccept:)/m, `sections: ${'['.repeat(n)}${']'.repeat(n)}`) },
+  'merge-key': {
+    param: fc.integer({ min: 1, max: 50 }),
+    make: (july, n) => july.replace('  - kind: contents\n', `  - kind: contents\n${'    <<: {heading: "x"}\n'.repeat(n)}`),
+  },
+  'deep-flow': {
+    param: fc.integer({ min: 100, max: 50_000 }),
+    make: (july, n) => july.replace(/^sections:[\s\S]*?(?=\naccept:)/m, `sections: ${'['.repeat(n)}${']'.repeat(n)}`),
+  },
   'deep-flow-unclosed': { param: fc.integer({ min: 100, max: 50_000 }), make: (_july, n) => `sections: ${'[{a: '.repeat(n)}` },
-  'deep-block': { param: fc.integer({ min: 50, max: 3_000 }), make: (july, n) => `${july.slice(0, july.indexOf('sections:'))}sections:\n${Array.from({ length: n }, (_, i) => `${' '.repeat(i * 2 + 2)}- `).join('\n')}x\n` },
+  'deep-block': {
+    param: fc.integer({ min: 50, max: 3_000 }),
+    make: (july, n) =>
+      `${july.slice(0, july.indexOf('sections:'))}sections:\n${Array.from({ length: n }, (_, i) => `${' '.repeat(i * 2 + 2)}- `).join('\n')}x\n`,
+  },
   'deep-map': { param: fc.integer({ min: 50, max: 5_000 }), make: (july, n) => july.replace(/^(title: ).*$/m, `$1${'{a: '.repeat(n)}1${'}'.repeat(n)}`) },
-  'tags': {
+  tags: {
     param: fc.integer({ min: 0, max: 6 }),
-    make: (july, n) => july.replace(/^(subject: )/m, `$1${['!!js/function "function(){return 1}" #', '!!binary "AAAA" #', '!foo ', '!!set ', '!!omap ', '!!timestamp ', '!<tag:yaml.org,2002:js/undefined> '][n]}`),
+    make: (july, n) =>
+      july.replace(
+        /^(subject: )/m,
+        `$1${['!!js/function "function(){return 1}" #', '!!binary "AAAA" #', '!foo ', '!!set ', '!!omap ', '!!timestamp ', '!<tag:yaml.org,2002:js/undefined> '][n]}`,
+      ),
   },
   'yaml-1.1': { param: fc.constant(0), make: (july) => `%YAML 1.1\n---\n${july.replace(/^(masthead: ).*$/m, '$1yes')}` },
   'two-documents': { param: fc.constant(0), make: (july) => `${july}\n---\n${july}` },
-  'bom': { param: fc.constant(0), make: (july) => `\ufeff${july}` },
-  'crlf': { param: fc.constant(0), make: (july) => july.replace(/\n/g, '\r\n') },
+  bom: { param: fc.constant(0), make: (july) => `\ufeff${july}` },
+  crlf: { param: fc.constant(0), make: (july) => july.replace(/\n/g, '\r\n') },
   'cr-only': { param: fc.constant(0), make: (july) => july.replace(/\n/g, '\r') },
-  'utf16': { param: fc.constant(0), make: (july) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(july, 'utf16le')]) },
+  utf16: { param: fc.constant(0), make: (july) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(july, 'utf16le')]) },
   'nul-bytes': { param: fc.integer({ min: 1, max: 100 }), make: (july, n) => july.replace(/^(title: "London)/m, `$1${'\u0000'.repeat(n)}`) },
-  'long-line': { param: fc.integer({ min: 10_000, max: 300_000 }), make: (july, n) => july.replace('greeting: "Dear colleagues,"', `greeting: "${'x'.repeat(n)}"`) },
-  'many-bad-sections': { param: fc.integer({ min: 60, max: 3_000 }), make: (july, n) => july.replace(/^sections:\n/m, `sections:\n${'  - kind: nope\n'.repeat(n)}`) },
-  'many-unknown-keys': { param: fc.integer({ min: 60, max: 3_000 }), make: (july, n) => `${july}\n${Array.from({ length: n }, (_, i) => `unknown${i}: x`).join('\n')}\n` },
+  'long-line': {
+    param: fc.integer({ min: 10_000, max: 300_000 }),
+    make: (july, n) => july.replace('greeting: "Dear colleagues,"', `greeting: "${'x'.repeat(n)}"`),
+  },
+  'many-bad-sections': {
+    param: fc.integer({ min: 60, max: 3_000 }),
+    make: (july, n) => july.replace(/^sections:\n/m, `sections:\n${'  - kind: nope\n'.repeat(n)}`),
+  },
+  'many-unknown-keys': {
+    param: fc.integer({ min: 60, max: 3_000 }),
+    make: (july, n) => `${july}\n${Array.from({ length: n }, (_, i) => `unknown${i}: x`).join('\n')}\n`,
+  },
   'empty-ish': { param: fc.integer({ min: 0, max: 9 }), make: (_july, n) => ['', '---', 'null', '~', '[]', '{}', '"', "'", '\u0000', ':'][n]! },
-  'random-bytes': { param: fc.integer({ min: 0, max: 2 ** 31 - 1 }), make: (_july, n) => Buffer.from(Array.from({ length: 64 + (n % 2000) }, (_, i) => (n * (i + 7) * 2654435761) >>> 24)) },
+  'random-bytes': {
+    param: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+    make: (_july, n) => Buffer.from(Array.from({ length: 64 + (n % 2000) }, (_, i) => (n * (i + 7) * 2654435761) >>> 24)),
+  },
 };
 
-type IssueCase =
-  | { kind: 'fields'; mutations: FieldMutation[] }
-  | { kind: 'bytes'; ops: ByteOp[] }
-  | { kind: 'file'; name: string; param: number };
+type IssueCase = { kind: 'fields'; mutations: FieldMutation[] } | { kind: 'bytes'; ops: ByteOp[] } | { kind: 'file'; name: string; param: number };
 
 // ---------------------------------------------------------------------------
 // The July issue, the config, and what they are made into
@@ -907,14 +1063,27 @@ async function buildCase(box: Sandbox, bytes: Buffer, context: string, slug = SL
   if (!result) {
     tally(`${slug === SLUG ? 'issue' : 'config'} case refused: ${(error as NewsletterError)?.code ?? 'not a NewsletterError'}`);
     checkError(error, context);
-    fence(before, after, (rel) => rel === 'project/issues/schema.json', 'changed-on-failure', `${context} failed (${(error as Error).message.slice(0, 100)}) yet`);
+    fence(
+      before,
+      after,
+      (rel) => rel === 'project/issues/schema.json',
+      'changed-on-failure',
+      `${context} failed (${(error as Error).message.slice(0, 100)}) yet`,
+    );
     return undefined;
   }
   tally(`${slug === SLUG ? 'issue' : 'config'} case built${result.report.counts.error ? ' (with check errors)' : ''}`);
   const out = `project/dist/${slug}`;
   const dir = result.dir;
   await allOf([
-    () => fence(before, after, (rel) => under(rel, out) || rel === 'project/dist/index.html' || rel === 'project/dist/feed.xml' || rel === 'project/issues/schema.json', 'fence', context),
+    () =>
+      fence(
+        before,
+        after,
+        (rel) => under(rel, out) || rel === 'project/dist/index.html' || rel === 'project/dist/feed.xml' || rel === 'project/issues/schema.json',
+        'fence',
+        context,
+      ),
     () => dir === path.join(box.project, 'dist', slug) || violate('fence', `${context}: wrote ${dir}`),
     () => checkOutputs(dir),
     () => spoofingWarned(result, context),
@@ -935,7 +1104,8 @@ function spoofingWarned(result: BuildResult, context: string): void {
   for (const [field, value] of fields) {
     if (!SPOOFING.test(value)) continue;
     const named = result.report.findings.some((f) => JSON.stringify(f).toLowerCase().includes(field));
-    if (!named) violate('spoofing-not-warned', `${context}: the ${field} ${JSON.stringify(value.slice(0, 60))} holds an invisible character, and no finding says so`);
+    if (!named)
+      violate('spoofing-not-warned', `${context}: the ${field} ${JSON.stringify(value.slice(0, 60))} holds an invisible character, and no finding says so`);
   }
 }
 
@@ -953,13 +1123,20 @@ describe('fuzz: hostile issue files through buildIssue', () => {
 
   it('the sandbox itself passes: July, unchanged, builds clean (no false alarm)', async () => {
     for (const e of ISSUE_EXAMPLES) {
-      for (const m of e.kind === 'fields' ? e.mutations : []) if (JULY_DOC.getIn(m.path) === undefined) throw new Error(`example path missing in July: ${m.path.join('.')}`);
+      for (const m of e.kind === 'fields' ? e.mutations : [])
+        if (JULY_DOC.getIn(m.path) === undefined) throw new Error(`example path missing in July: ${m.path.join('.')}`);
     }
     await buildCase(box, Buffer.from(JULY), 'July unchanged');
     await buildCase(box, Buffer.from(applyFieldMutations(JULY_DOC, [])), 'July through the YAML printer');
   });
 
-  fuzz('mutated issue files', issueCaseArb, async (c) => void (await buildCase(box, issueBytes(c), `the build of ${c.kind === 'file' ? c.name : c.kind}`)), 100, ISSUE_EXAMPLES);
+  fuzz(
+    'mutated issue files',
+    issueCaseArb,
+    async (c) => void (await buildCase(box, issueBytes(c), `the build of ${c.kind === 'file' ? c.name : c.kind}`)),
+    100,
+    ISSUE_EXAMPLES,
+  );
 
   it('big inputs finish, and a successful build keeps every section in the plain text', async () => {
     // Over the 1 MB the issue calls generous: refused, or built; either way it finishes and is clean.
@@ -986,7 +1163,10 @@ describe('fuzz: hostile config values through buildIssue', () => {
   const textPaths = CONFIG_PATHS.filter((p) => ['name', 'postalAddress', 'label', 'alt', 'fontFamily', 'href', 'website'].includes(String(p.at(-1))));
   const configCase = fc.oneof(
     { weight: 3, arbitrary: fieldMutation(textPaths).map((m) => ({ kind: 'fields' as const, mutations: [m] })) },
-    { weight: 2, arbitrary: fc.array(fieldMutation(CONFIG_PATHS), { minLength: 1, maxLength: 3 }).map((mutations) => ({ kind: 'fields' as const, mutations })) },
+    {
+      weight: 2,
+      arbitrary: fc.array(fieldMutation(CONFIG_PATHS), { minLength: 1, maxLength: 3 }).map((mutations) => ({ kind: 'fields' as const, mutations })),
+    },
     { weight: 1, arbitrary: byteOps.map((ops) => ({ kind: 'bytes' as const, ops })) },
   );
   fuzz(
@@ -1015,15 +1195,57 @@ describe('fuzz: issue names and output folders', () => {
   });
 
   const NAMES = [
-    '.yaml', 'July_2025.yaml', 'JULY-2025.yaml', 'july-2025.yml', 'a.yaml', 'ab.yaml', '-x-2025.yaml', `${'x'.repeat(61)}.yaml`, `${'x'.repeat(60)}.yaml`,
-    'é-2025.yaml', ' .yaml', '..yaml', '...yaml', 'templates.yaml', 'issues.yaml', 'dist.yaml', 'sends.yaml', '.git.yaml', 'assets.yaml',
-    'Fuzz 2025.YAML', 'fuzz-2025.yaml', 'fuzz--2025.yaml', 'fuzz-2025-.yaml', 'index.html.yaml', 'feed.xml.yaml', 'project.yaml', 'schema.json.yaml', '_.yaml', '%2e%2e.yaml',
+    '.yaml',
+    'July_2025.yaml',
+    'JULY-2025.yaml',
+    'july-2025.yml',
+    'a.yaml',
+    'ab.yaml',
+    '-x-2025.yaml',
+    `${'x'.repeat(61)}.yaml`,
+    `${'x'.repeat(60)}.yaml`,
+    'é-2025.yaml',
+    ' .yaml',
+    '..yaml',
+    '...yaml',
+    'templates.yaml',
+    'issues.yaml',
+    'dist.yaml',
+    'sends.yaml',
+    '.git.yaml',
+    'assets.yaml',
+    'Fuzz 2025.YAML',
+    'fuzz-2025.yaml',
+    'fuzz--2025.yaml',
+    'fuzz-2025-.yaml',
+    'index.html.yaml',
+    'feed.xml.yaml',
+    'project.yaml',
+    'schema.json.yaml',
+    '_.yaml',
+    '%2e%2e.yaml',
   ];
   const nameCase = fc.record({
     folder: fc.constantFrom('issues', 'issues', 'issues', '.', 'templates', 'issues/assets'),
-    name: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...NAMES) }, { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._ -]{0,12}$/).map((s) => `${s}.yaml`) }),
+    name: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...NAMES) },
+      { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9._ -]{0,12}$/).map((s) => `${s}.yaml`) },
+    ),
     arg: fc.constantFrom('path', 'bare', 'absolute'),
-    out: fc.constantFrom<string | undefined>(undefined, undefined, 'dist', '.', '..', 'issues', 'templates', 'sends', 'dist/nested', '<project>', '<sandbox>', 'dist/july-2025'),
+    out: fc.constantFrom<string | undefined>(
+      undefined,
+      undefined,
+      'dist',
+      '.',
+      '..',
+      'issues',
+      'templates',
+      'sends',
+      'dist/nested',
+      '<project>',
+      '<sandbox>',
+      'dist/july-2025',
+    ),
   });
 
   fuzz(
@@ -1065,11 +1287,18 @@ describe('fuzz: issue names and output folders', () => {
       const beside = (f: string) => (outRoot ? `${outRoot}/${f}` : f);
       if (!SLUG_RULE.test(result.slug)) violate('slug-invalid', `${context}: built as ${JSON.stringify(result.slug)} into ${dir}`);
       if (dir === 'project/dist/july-2025') violate('slug-collision', `${context}: replaced July's build dist/july-2025/`);
-      const derive = (f: string) => f.replace(/\.ya?ml$/i, '').toLowerCase().replace(/[^a-z0-9-]+/g, '-');
-      const twins = (await readdir(path.dirname(file)).catch(() => [] as string[])).filter((f) => f !== name && /\.ya?ml$/i.test(f) && (derive(f) === result!.slug || f.replace(/\.ya?ml$/i, '') === result!.slug));
+      const derive = (f: string) =>
+        f
+          .replace(/\.ya?ml$/i, '')
+          .toLowerCase()
+          .replace(/[^a-z0-9-]+/g, '-');
+      const twins = (await readdir(path.dirname(file)).catch(() => [] as string[])).filter(
+        (f) => f !== name && /\.ya?ml$/i.test(f) && (derive(f) === result!.slug || f.replace(/\.ya?ml$/i, '') === result!.slug),
+      );
       if (twins.length) violate('slug-collision', `${context}: built as ${result.slug}, the name of ${twins.join(', ')} too`);
       if (before.has(dir)) violate('replaced-foreign-folder', `${context}: replaced ${dir}/, a folder the tool did not make`);
-      if (path.relative(result.dir, box.project) === '' || !path.relative(result.dir, box.project).startsWith('..')) violate('replaced-foreign-folder', `${context}: output folder ${dir} holds the project`);
+      if (path.relative(result.dir, box.project) === '' || !path.relative(result.dir, box.project).startsWith('..'))
+        violate('replaced-foreign-folder', `${context}: output folder ${dir} holds the project`);
       // mkdir -p of the output folder's parents is fine (when they were not there).
       const parent = (r: string) => dir.startsWith(`${r}/`) && !before.has(r) && after.get(r) === 'dir';
       fence(before, after, (r) => under(r, dir) || parent(r) || r === beside('index.html') || r === beside('feed.xml') || r === schemaJson, 'fence', context);
@@ -1100,15 +1329,33 @@ describe('fuzz: circulation list rows through readList', () => {
     { weight: 1, arbitrary: fc.string({ maxLength: 12, unit: 'binary' }) },
     { weight: 1, arbitrary: fc.constant('') },
   );
-  const HEADERS = [['email', 'name'], ['Email Address', 'Full Name'], ['name', 'email'], ['email'], ['E-mail', 'Name', 'Notes'], ['\ufeffemail', 'name'], ['email', 'email'], ['e_mail', 'full_name'], ['Email;Name']];
+  const HEADERS = [
+    ['email', 'name'],
+    ['Email Address', 'Full Name'],
+    ['name', 'email'],
+    ['email'],
+    ['E-mail', 'Name', 'Notes'],
+    ['\ufeffemail', 'name'],
+    ['email', 'email'],
+    ['e_mail', 'full_name'],
+    ['Email;Name'],
+  ];
   const listCase = fc.record({
     header: fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...HEADERS) }, { weight: 1, arbitrary: fc.array(cell, { maxLength: 3 }) }),
-    rows: fc.array(fc.oneof(fc.tuple(validEmail, cell).map((r) => [...r]), fc.tuple(cell, cell).map((r) => [...r]), fc.array(cell, { maxLength: 4 })), { maxLength: 8 }),
+    rows: fc.array(
+      fc.oneof(
+        fc.tuple(validEmail, cell).map((r) => [...r]),
+        fc.tuple(cell, cell).map((r) => [...r]),
+        fc.array(cell, { maxLength: 4 }),
+      ),
+      { maxLength: 8 },
+    ),
     quoting: fc.constantFrom('auto', 'always', 'never'),
     eol: fc.constantFrom('\n', '\r\n', '\r'),
     suppression: fc.option(fc.array(fc.oneof(validEmail, cell), { maxLength: 4 }), { freq: 3 }),
   });
-  const csvCell = (s: string, quoting: string) => (quoting === 'always' || (quoting === 'auto' && /[",\r\n]|^\s|\s$/.test(s)) ? `"${s.replace(/"/g, '""')}"` : s);
+  const csvCell = (s: string, quoting: string) =>
+    quoting === 'always' || (quoting === 'auto' && /[",\r\n]|^\s|\s$/.test(s)) ? `"${s.replace(/"/g, '""')}"` : s;
 
   fuzz(
     'list rows',
@@ -1140,7 +1387,18 @@ describe('fuzz: circulation list rows through readList', () => {
       if (counted !== result.rows) violate('list-rows-miscounted', `${result.rows} rows, ${counted} accounted for`);
     },
     300,
-    [{ header: ['email', 'name'], rows: [['ann@example.org', 'Ann\u0001 Smith'], ['bob@example.org', 'Bob\u0000']], quoting: 'auto', eol: '\n', suppression: null }],
+    [
+      {
+        header: ['email', 'name'],
+        rows: [
+          ['ann@example.org', 'Ann\u0001 Smith'],
+          ['bob@example.org', 'Bob\u0000'],
+        ],
+        quoting: 'auto',
+        eol: '\n',
+        suppression: null,
+      },
+    ],
   );
 });
 
@@ -1148,14 +1406,20 @@ describe('fuzz: SMTP_URL through parseSmtpUrl', () => {
   /** The password is made of these pieces: none may appear in anything shown. */
   const SECRET = ['Qx7v', 'Jm4k', 'Zr8p', 'Wy2n'];
   /** Mostly the usual value, sometimes one of the odd ones. */
-  const usually = <T,>(usual: T[], odd: T[]) => fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...usual) }, { weight: 1, arbitrary: fc.constantFrom(...odd) });
+  const usually = <T>(usual: T[], odd: T[]) => fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...usual) }, { weight: 1, arbitrary: fc.constantFrom(...odd) });
   const smtpCase = fc.record({
     lead: usually([''], [' ', '\t', '\n']),
-    scheme: usually(['smtps://', 'smtp://'], ['smtp:/', 'smtp//', 'smtp:', '', 'SMTPS://', 'smtps:///', 'http://', 'smtps:\\\\', 'smtps:// ', 'mailto:', 'smtps//']),
+    scheme: usually(
+      ['smtps://', 'smtp://'],
+      ['smtp:/', 'smtp//', 'smtp:', '', 'SMTPS://', 'smtps:///', 'http://', 'smtps:\\\\', 'smtps:// ', 'mailto:', 'smtps//'],
+    ),
     user: usually(['fuzz', 'fuzz@example.org', 'fuzz%40example.org'], ['', 'fuzz user', 'fu:zz', 'f%zz', 'fu/zz']),
     colon: usually([':'], ['::', '']),
     pieces: fc.integer({ min: 1, max: SECRET.length }),
-    seps: fc.array(usually(['', '%40', '%2F', '%25'], ['@', ':', '/', ' ', '%', '%4', '#', '?', '\\', '\t', '"', "'", '[', ']', '*', '***']), { minLength: SECRET.length, maxLength: SECRET.length }),
+    seps: fc.array(usually(['', '%40', '%2F', '%25'], ['@', ':', '/', ' ', '%', '%4', '#', '?', '\\', '\t', '"', "'", '[', ']', '*', '***']), {
+      minLength: SECRET.length,
+      maxLength: SECRET.length,
+    }),
     at: usually(['@'], ['@@', '']),
     host: usually(['smtp.example.org', '127.0.0.1', '[::1]', 'localhost'], ['', 'exa mple.org', '[bad', 'xn--bcher-kva.example', '-']),
     port: usually(['', ':465', ':587'], [':0', ':99999', ':abc', ':']),
@@ -1188,7 +1452,8 @@ describe('fuzz: SMTP_URL through parseSmtpUrl', () => {
           const settings = await attempt();
           tally(`smtp url accepted (${how})`);
           const found = leaks(settings.shown);
-          if (found.length) violate('smtp-secret-leak', `${how}, ${where}: the URL shown is ${JSON.stringify(settings.shown)} (holds ${found.join(', ')} of the password)`);
+          if (found.length)
+            violate('smtp-secret-leak', `${how}, ${where}: the URL shown is ${JSON.stringify(settings.shown)} (holds ${found.join(', ')} of the password)`);
         } catch (err) {
           const e = checkError(err, `${how}, ${where}`, ['ESMTP_CONFIG']);
           const found = leaks(errorText(e));
@@ -1207,7 +1472,19 @@ describe('fuzz: SMTP_URL through parseSmtpUrl', () => {
         ['smtps://', 'fuzz user', ''],
         ['smtps://', 'fuzz', '@'],
       ] as const
-    ).map(([scheme, user, sep]) => ({ lead: '', scheme, user, colon: ':', pieces: 2, seps: ['', sep, '', ''], at: '@', host: 'smtp.example.org', port: ':465', rest: '', trail: '' })),
+    ).map(([scheme, user, sep]) => ({
+      lead: '',
+      scheme,
+      user,
+      colon: ':',
+      pieces: 2,
+      seps: ['', sep, '', ''],
+      at: '@',
+      host: 'smtp.example.org',
+      port: ':465',
+      rest: '',
+      trail: '',
+    })),
   );
 });
 
@@ -1240,7 +1517,8 @@ describe('fuzz: the CLI in-process', () => {
     }
     tally(`cli exit ${code}`);
     if (![0, 1, 2].includes(code)) violate('cli-exit-code', `${context}: exit code ${code}`);
-    if (/unexpected failure/i.test(err + out)) violate('cli-unexpected-failure', `${context}: ${(err + out).split('\n').find((l) => /unexpected failure/i.test(l))}`);
+    if (/unexpected failure/i.test(err + out))
+      violate('cli-unexpected-failure', `${context}: ${(err + out).split('\n').find((l) => /unexpected failure/i.test(l))}`);
     if (/^\s+at\s/m.test(err)) violate('cli-stack-trace', `${context}: a stack trace without DEBUG`);
     noControl(err, `${context}: stderr`, CONTROL_TERMINAL, 'control-in-terminal');
     noControl(out, `${context}: stdout`, CONTROL_TERMINAL, 'control-in-terminal');
@@ -1254,9 +1532,13 @@ describe('fuzz: the CLI in-process', () => {
     }
     if (json) {
       if (json.ok !== false && json.ok !== true) violate('cli-json-invalid', `${context}: no "ok" in ${JSON.stringify(out.slice(0, 200))}`);
-      if (json.ok === false && (code === 0 || !json.error?.code || !json.error.message)) violate('cli-json-invalid', `${context}: ok:false without an error code and message, or with exit 0`);
+      if (json.ok === false && (code === 0 || !json.error?.code || !json.error.message))
+        violate('cli-json-invalid', `${context}: ok:false without an error code and message, or with exit 0`);
     } else if (argv.includes('--json') && code !== 2 && !argv.includes('--help') && !argv.includes('-V')) {
-      violate('cli-json-missing', `${context}: --json printed no JSON: exit ${code}, stdout ${JSON.stringify(out.slice(0, 200))}, stderr ${JSON.stringify(err.slice(0, 200))}`);
+      violate(
+        'cli-json-missing',
+        `${context}: --json printed no JSON: exit ${code}, stdout ${JSON.stringify(out.slice(0, 200))}, stderr ${JSON.stringify(err.slice(0, 200))}`,
+      );
     }
     if (code !== 0 && !json && !/(^|\n)error: /.test(err) && !argv.includes('--help')) {
       violate('cli-silent-failure', `${context}: exit ${code} with stderr ${JSON.stringify(err.slice(0, 200))}`);
@@ -1265,7 +1547,10 @@ describe('fuzz: the CLI in-process', () => {
   }
 
   // --watch: the preview builds once, prints, and stops (Ctrl-C is already pressed).
-  const cliIssueCase = fc.record({ issue: issueCaseArb, flags: fc.constantFrom([], ['--json'], ['--allow-errors'], ['--json', '--allow-errors'], ['--watch']) });
+  const cliIssueCase = fc.record({
+    issue: issueCaseArb,
+    flags: fc.constantFrom([], ['--json'], ['--allow-errors'], ['--json', '--allow-errors'], ['--watch']),
+  });
   fuzz(
     'mutated issue files through the CLI',
     cliIssueCase,
@@ -1278,7 +1563,14 @@ describe('fuzz: the CLI in-process', () => {
       const after = await capture(box.root);
       const out = `project/dist/${SLUG}`;
       await allOf([
-        () => fence(before, after, (rel) => under(rel, out) || rel === 'project/dist/index.html' || rel === 'project/dist/feed.xml' || rel === 'project/issues/schema.json', 'fence', context),
+        () =>
+          fence(
+            before,
+            after,
+            (rel) => under(rel, out) || rel === 'project/dist/index.html' || rel === 'project/dist/feed.xml' || rel === 'project/issues/schema.json',
+            'fence',
+            context,
+          ),
         () => code !== 2 && changes(before, after).some((c) => under(c.rel, out)) && checkOutputs(path.join(box.project, 'dist', SLUG)),
       ]);
     },
@@ -1292,10 +1584,34 @@ describe('fuzz: the CLI in-process', () => {
   );
 
   const OPTIONS = [
-    ['--json'], ['--allow-errors'], ['-o', 'out'], ['-o', 'dist'], ['-o', ''], ['--port', '99999'], ['--watch', '--port', '99999'], ['--watch', '--port', '65536'],
-    ['--watch', '--port', '0'], ['--watch', '--port', 'abc'], ['--watch', '--port', '-1'], ['--rate', '-1'], ['--rate', 'NaN'], ['--rate', '1e309'], ['--connections', '1.5'],
-    ['--connections', '99999999999'], ['--to', 'a@example.org'], ['--list', 'missing.csv'], ['--yes'], ['--dry-run'], ['--nope'], ['--status'], ['--send'],
-    ['--send-test', '--send'], ['--from', 'july-2025'], ['--from', '../x'], ['--'], ['-'],
+    ['--json'],
+    ['--allow-errors'],
+    ['-o', 'out'],
+    ['-o', 'dist'],
+    ['-o', ''],
+    ['--port', '99999'],
+    ['--watch', '--port', '99999'],
+    ['--watch', '--port', '65536'],
+    ['--watch', '--port', '0'],
+    ['--watch', '--port', 'abc'],
+    ['--watch', '--port', '-1'],
+    ['--rate', '-1'],
+    ['--rate', 'NaN'],
+    ['--rate', '1e309'],
+    ['--connections', '1.5'],
+    ['--connections', '99999999999'],
+    ['--to', 'a@example.org'],
+    ['--list', 'missing.csv'],
+    ['--yes'],
+    ['--dry-run'],
+    ['--nope'],
+    ['--status'],
+    ['--send'],
+    ['--send-test', '--send'],
+    ['--from', 'july-2025'],
+    ['--from', '../x'],
+    ['--'],
+    ['-'],
   ];
   const ARGS = [SLUG, 'july-2025', 'FUZZ-CASE', '../fuzz-case', `issues/${SLUG}.yaml`, '', 'nope-2025', 'no', '.', '..', 'issues', '-x'];
   const usageCase = fc.record({
@@ -1317,7 +1633,10 @@ describe('fuzz: the CLI in-process', () => {
       // pages beside it; `new` adds files under issues/ and changes none.
       const o = [...argv.keys()].filter((i) => argv[i] === '-o').pop();
       // (`-o ""` is the default, dist/.)
-      const outRel = path.relative(box.root, o === undefined || !argv[o + 1] ? path.join(box.project, 'dist') : path.resolve(box.project, argv[o + 1]!)).split(path.sep).join('/');
+      const outRel = path
+        .relative(box.root, o === undefined || !argv[o + 1] ? path.join(box.project, 'dist') : path.resolve(box.project, argv[o + 1]!))
+        .split(path.sep)
+        .join('/');
       const builds = new Set(['project/dist/july-2025', `project/dist/${SLUG}`]);
       const allowed = (rel: string) => {
         if (rel === `${outRel}/index.html` || rel === `${outRel}/feed.xml` || rel === 'project/issues/schema.json') return true;

@@ -30,7 +30,16 @@ const problemLines = (err: string) => err.split('\n').filter((l) => l.startsWith
 
 describe('links are judged as a browser reads them', () => {
   // Each of these is javascript: to Chromium (WHATWG URL parsing strips or removes the extra characters).
-  const disguises = ['\\u0001javascript:alert(1)', ' javascript:alert(1)', 'java\\tscript:alert(1)', 'java\\nscript:alert(1)', 'JaVaScRiPt:alert(1)', '\\u0000javascript:alert(1)', 'javascript:alert(1)\\u0020', '\\u001fvbscript:msgbox(1)'];
+  const disguises = [
+    '\\u0001javascript:alert(1)',
+    ' javascript:alert(1)',
+    'java\\tscript:alert(1)',
+    'java\\nscript:alert(1)',
+    'JaVaScRiPt:alert(1)',
+    '\\u0000javascript:alert(1)',
+    'javascript:alert(1)\\u0020',
+    '\\u001fvbscript:msgbox(1)',
+  ];
   for (const href of disguises) {
     it(`refuses a tile href of "${href}" at its line, with --allow-errors too, and writes nothing`, async () => {
       const { project, text, before } = await projectWith((y) => replaceOnce(y, TILE_HREF, `href: "${href}"`));
@@ -47,13 +56,21 @@ describe('links are judged as a browser reads them', () => {
     const { project, text } = await projectWith((y) => replaceOnce(y, '(https://liia.london/practice-spotlight/background)', '(java&#x09;script:alert(1))'));
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.code).toBe('EISSUE_INVALID');
-    expect(err.problems.map((p) => p.where)).toContain(`${ISSUE}:${lineOf(text, 'java&#x09;script')}:${text.split('\n')[lineOf(text, 'java&#x09;script') - 1]!.indexOf('java&#x09;script') + 1}`);
+    expect(err.problems.map((p) => p.where)).toContain(
+      `${ISSUE}:${lineOf(text, 'java&#x09;script')}:${text.split('\n')[lineOf(text, 'java&#x09;script') - 1]!.indexOf('java&#x09;script') + 1}`,
+    );
   });
 
   it('refuses a script address a template writes (the last look at the built email)', async () => {
     const project = await makeProject();
     const file = path.join(project, 'templates', 'sections', 'footer.mjml.hbs');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('<p class="small">{{postalAddress}}</p>', '<p class="small"><a href="&#1;java&#x0A;script:alert(1)">{{postalAddress}}</a></p>'));
+    await writeFile(
+      file,
+      (await readFile(file, 'utf8')).replace(
+        '<p class="small">{{postalAddress}}</p>',
+        '<p class="small"><a href="&#1;java&#x0A;script:alert(1)">{{postalAddress}}</a></p>',
+      ),
+    );
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.code).toBe('EISSUE_INVALID');
     expect(err.problems[0]!.message).toContain('"javascript:"');
@@ -65,7 +82,11 @@ describe('clean text in, clean text out', () => {
   it('refuses NUL, C0 and C1 control characters in any issue field, each at its line and field', async () => {
     const { project, text } = await projectWith((y) =>
       replaceOnce(
-        replaceOnce(replaceOnce(y, 'label: "Racial equity"', 'label: "Racial\\0equity"'), 'heading: "LONDON CHILDREN\'S SERVICES PRACTICE SPOTLIGHT"', 'heading: "LONDON\u0085CHILDREN\'S SERVICES PRACTICE SPOTLIGHT"'),
+        replaceOnce(
+          replaceOnce(y, 'label: "Racial equity"', 'label: "Racial\\0equity"'),
+          'heading: "LONDON CHILDREN\'S SERVICES PRACTICE SPOTLIGHT"',
+          'heading: "LONDON\u0085CHILDREN\'S SERVICES PRACTICE SPOTLIGHT"',
+        ),
         'preheader: "Child First',
         'preheader: "\u001b[31mChild First',
       ),
@@ -74,7 +95,9 @@ describe('clean text in, clean text out', () => {
     expect(r.code).toBe(1);
     const lines = problemLines(r.err);
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(new RegExp(`^  ${ISSUE}:${lineOf(text, 'preheader:')}:\\d+ preheader holds the invisible control character U\\+001B, which is not text`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^  ${ISSUE}:${lineOf(text, 'preheader:')}:\\d+ preheader holds the invisible control character U\\+001B, which is not text`),
+    );
     expect(lines[1]).toMatch(new RegExp(`^  ${ISSUE}:${lineOf(text, 'LONDON\u0085CHILDREN')}:\\d+ sections\\[\\d+\\]\\.heading .*U\\+0085`));
     expect(lines[2]).toMatch(new RegExp(`^  ${ISSUE}:${lineOf(text, 'Racial\\0equity')}:\\d+ sections\\[\\d+\\]\\.tiles\\[0\\]\\.label .*U\\+0000`));
     // The terminal never receives the escape character itself.
@@ -93,7 +116,9 @@ describe('clean text in, clean text out', () => {
   });
 
   it('refuses the noncharacter U+FFFE and a lone surrogate, which XML (the feed) cannot hold', async () => {
-    const { project, text } = await projectWith((y) => replaceOnce(replaceOnce(y, 'label: "Racial equity"', 'label: "Racial\\uFFFEequity"'), 'subject: "July 2025:', 'subject: "\\uD800July 2025:'));
+    const { project, text } = await projectWith((y) =>
+      replaceOnce(replaceOnce(y, 'label: "Racial equity"', 'label: "Racial\\uFFFEequity"'), 'subject: "July 2025:', 'subject: "\\uD800July 2025:'),
+    );
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.problems.map((p) => [p.where?.split(':')[1], p.message.match(/U\+[0-9A-F]{4}/)?.[0]])).toEqual([
       [String(lineOf(text, 'subject:')), 'U+D800'],
@@ -130,7 +155,11 @@ describe('clean text in, clean text out', () => {
 
   it('warns of bidi overrides and zero-width characters in the subject, preheader and sender name, at their lines, but not of an emoji', async () => {
     const { project, text } = await projectWith((y) =>
-      replaceOnce(replaceOnce(y, 'subject: "July 2025: LASOB', 'subject: "July 2025: \u202eBOSAL\u202c LASOB'), 'preheader: "Child First', 'preheader: "👩‍💻 Child\u200bFirst'),
+      replaceOnce(
+        replaceOnce(y, 'subject: "July 2025: LASOB', 'subject: "July 2025: \u202eBOSAL\u202c LASOB'),
+        'preheader: "Child First',
+        'preheader: "👩‍💻 Child\u200bFirst',
+      ),
     );
     const config = path.join(project, 'newsletter.config.yaml');
     await writeFile(config, (await readFile(config, 'utf8')).replace(/^( {2}name: )(.*)$/m, '$1"$2 \\u2067Team\\u2069"'));
@@ -155,7 +184,9 @@ describe('bounded work', () => {
   });
 
   it('refuses more than 200 sections, at the sections line', async () => {
-    const { project, text } = await projectWith((y) => `${y.split('\nsections:\n')[0]}\nsections:\n${'  - kind: notice\n    heading: x\n    body: y\n'.repeat(201)}`);
+    const { project, text } = await projectWith(
+      (y) => `${y.split('\nsections:\n')[0]}\nsections:\n${'  - kind: notice\n    heading: x\n    body: y\n'.repeat(201)}`,
+    );
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.problems).toEqual([expect.objectContaining({ where: `${ISSUE}:${lineOf(text, '  - kind: notice')}:3`, path: 'sections' })]);
   });
@@ -227,7 +258,6 @@ describe('headers folded', () => {
     expect((await simpleParser(eml)).subject).toBe(subject);
     // Every line of the file ends CRLF, as RFC 5322 asks (the quoted-printable text part had bare LFs).
     expect(eml.toString('latin1').match(/(?<!\r)\n/g)).toBeNull();
-
   });
 
   it('folds a long recipient name in the To: line of a sent copy', async () => {
@@ -235,7 +265,10 @@ describe('headers folded', () => {
     sinks.push(s);
     const project = await makeProject();
     const name = `Reader ${'N'.repeat(3000)} ${'é'.repeat(1000)}`;
-    await writeFile(path.join(project, 'newsletter.config.yaml'), `${await readFile(path.join(project, 'newsletter.config.yaml'), 'utf8')}\nsend:\n  rate: 1000\n`);
+    await writeFile(
+      path.join(project, 'newsletter.config.yaml'),
+      `${await readFile(path.join(project, 'newsletter.config.yaml'), 'utf8')}\nsend:\n  rate: 1000\n`,
+    );
     await mkdir(path.join(project, 'lists'));
     await writeFile(path.join(project, 'lists', 'list.csv'), `email,name\nreader@example.org,${name}\n`);
     const r = await runCli(['july-2025', '--send', '--list', 'lists/list.csv', '--yes', '--skip-test-gate'], project, { SMTP_URL: s.url });

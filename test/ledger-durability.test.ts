@@ -49,7 +49,10 @@ vi.mock('node:fs', async (importOriginal) => {
     writeSync: (fd: number, data: unknown, ...rest: unknown[]) => {
       if (ledgerFds.has(fd) && (faults.write || faults.full)) {
         if (faults.full) throw enospc();
-        const buf = typeof data === 'string' ? Buffer.from(data) : Buffer.from((data as Buffer).subarray((rest[0] as number) ?? 0, ((rest[0] as number) ?? 0) + ((rest[1] as number) ?? (data as Buffer).length)));
+        const buf =
+          typeof data === 'string'
+            ? Buffer.from(data)
+            : Buffer.from((data as Buffer).subarray((rest[0] as number) ?? 0, ((rest[0] as number) ?? 0) + ((rest[1] as number) ?? (data as Buffer).length)));
         if (faults.write!(buf.toString()) === 'short') {
           faults.full = true;
           return fs.writeSync(fd, buf, 0, Math.floor(buf.length / 2));
@@ -121,11 +124,21 @@ function received(s: SmtpSink): Map<string, number> {
 }
 
 function cli(project: string, args: string[], s: SmtpSink): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href, path.join(ROOT, 'test', 'ledger-durability-child.ts'), 'july-2025', ...args], {
-    cwd: project,
-    env: { ...process.env, SMTP_URL: s.url, DEBUG: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href,
+      path.join(ROOT, 'test', 'ledger-durability-child.ts'),
+      'july-2025',
+      ...args,
+    ],
+    {
+      cwd: project,
+      env: { ...process.env, SMTP_URL: s.url, DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -162,70 +175,77 @@ describe('a full disk', () => {
     { size: '40k', prefix: 'r' },
   ];
   for (const { size, prefix } of runs) {
-    it.skipIf(!mountable)(`(${size} tmpfs over sends/, ${prefix}NNNN@example.org): stops with ESEND naming the disk; the resume sends each address at most once`, { timeout: 120_000 }, async () => {
-      const project = await sendProject();
-      const s = await sink();
-      const sends = path.join(project, 'sends');
-      await mkdir(sends);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', sends]);
-      mounts.push(sends);
-      const t = await runCli(['july-2025', '--send-test'], project, { SMTP_URL: s.url });
-      expect(t.code, t.err).toBe(0);
-      s.messages.length = 0;
-      const emails = addresses(500, prefix);
-      const list = await writeList(project, emails);
+    it.skipIf(!mountable)(
+      `(${size} tmpfs over sends/, ${prefix}NNNN@example.org): stops with ESEND naming the disk; the resume sends each address at most once`,
+      { timeout: 120_000 },
+      async () => {
+        const project = await sendProject();
+        const s = await sink();
+        const sends = path.join(project, 'sends');
+        await mkdir(sends);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', sends]);
+        mounts.push(sends);
+        const t = await runCli(['july-2025', '--send-test'], project, { SMTP_URL: s.url });
+        expect(t.code, t.err).toBe(0);
+        s.messages.length = 0;
+        const emails = addresses(500, prefix);
+        const list = await writeList(project, emails);
 
-      const first = await cli(project, ['--send', '--list', list, '--yes', '--json'], s);
-      // The message checks are soft: the invariants below are checked even when they fail.
-      expect.soft(first.code, first.err + first.out).toBe(1);
-      if (process.env.DEBUG_LEDGER_TEST) console.log(first.out, first.err);
-      expect.soft(first.err + first.out).not.toMatch(/unexpected failure/);
-      let report: { ok: boolean; error: { code: string; message: string; problems: { message: string }[]; hint?: string } } = { ok: false, error: { code: '', message: '', problems: [] } };
-      try {
-        report = JSON.parse(first.out) as typeof report;
-      } catch {
-        expect.soft(first.out, 'a JSON report').toMatch(/^\{/);
-      }
-      expect.soft(report.error.code).toBe('ESEND');
-      expect.soft(report.error.message).toMatch(/the disk holding sends\/july-2025\/ is full/);
-      expect.soft(report.error.message).toContain('sends/july-2025/ledger.jsonl');
-      expect.soft(report.error.hint).toMatch(/free some space.*run the same command to resume/i);
-      const namedUnknown = report.error.problems.flatMap((p) => /^unknown (\S+@example\.org)/.exec(p.message)?.[1] ?? []);
+        const first = await cli(project, ['--send', '--list', list, '--yes', '--json'], s);
+        // The message checks are soft: the invariants below are checked even when they fail.
+        expect.soft(first.code, first.err + first.out).toBe(1);
+        if (process.env.DEBUG_LEDGER_TEST) console.log(first.out, first.err);
+        expect.soft(first.err + first.out).not.toMatch(/unexpected failure/);
+        let report: { ok: boolean; error: { code: string; message: string; problems: { message: string }[]; hint?: string } } = {
+          ok: false,
+          error: { code: '', message: '', problems: [] },
+        };
+        try {
+          report = JSON.parse(first.out) as typeof report;
+        } catch {
+          expect.soft(first.out, 'a JSON report').toMatch(/^\{/);
+        }
+        expect.soft(report.error.code).toBe('ESEND');
+        expect.soft(report.error.message).toMatch(/the disk holding sends\/july-2025\/ is full/);
+        expect.soft(report.error.message).toContain('sends/july-2025/ledger.jsonl');
+        expect.soft(report.error.hint).toMatch(/free some space.*run the same command to resume/i);
+        const namedUnknown = report.error.problems.flatMap((p) => /^unknown (\S+@example\.org)/.exec(p.message)?.[1] ?? []);
 
-      let got = received(s);
-      expect(got.size).toBeGreaterThan(0);
-      expect(got.size).toBeLessThan(500);
-      for (const [addr, n] of got) expect(n, addr).toBe(1);
-      // Every address the server received is in the ledger as sent, or named unknown (by the error and the ledger).
-      const ledger = readLedger(path.join(sends, 'july-2025', 'ledger.jsonl'));
-      for (const addr of got.keys()) {
-        const st = ledger.recipients.get(addr)?.state;
-        expect(st === 'sent' || st === 'unknown', `${addr}: ${st}`).toBe(true);
-        if (st === 'unknown') expect(namedUnknown).toContain(addr);
-      }
-      for (const u of namedUnknown) expect(ledger.recipients.get(u)?.state).toBe('unknown');
+        let got = received(s);
+        expect(got.size).toBeGreaterThan(0);
+        expect(got.size).toBeLessThan(500);
+        for (const [addr, n] of got) expect(n, addr).toBe(1);
+        // Every address the server received is in the ledger as sent, or named unknown (by the error and the ledger).
+        const ledger = readLedger(path.join(sends, 'july-2025', 'ledger.jsonl'));
+        for (const addr of got.keys()) {
+          const st = ledger.recipients.get(addr)?.state;
+          expect(st === 'sent' || st === 'unknown', `${addr}: ${st}`).toBe(true);
+          if (st === 'unknown') expect(namedUnknown).toContain(addr);
+        }
+        for (const u of namedUnknown) expect(ledger.recipients.get(u)?.state).toBe('unknown');
 
-      // A resume before making room stops at once, sending nothing, and says the same.
-      const before = s.messages.length;
-      const early = await cli(project, ['--send', '--list', list, '--yes'], s);
-      expect.soft(early.code).toBe(1);
-      expect.soft(early.err).toMatch(/the disk holding sends\/july-2025\/ is full/);
-      expect(s.messages.length).toBe(before);
+        // A resume before making room stops at once, sending nothing, and says the same.
+        const before = s.messages.length;
+        const early = await cli(project, ['--send', '--list', list, '--yes'], s);
+        expect.soft(early.code).toBe(1);
+        expect.soft(early.err).toMatch(/the disk holding sends\/july-2025\/ is full/);
+        expect(s.messages.length).toBe(before);
 
-      // Make room and resume.
-      execFileSync('mount', ['-o', 'remount,size=4m', sends]);
-      const second = await cli(project, ['--send', '--list', list, '--yes'], s);
-      expect(second.err).not.toMatch(/unexpected failure/);
-      const stillUnknown = [...second.out.matchAll(/unknown (\S+@example\.org)/g)].map((m) => m[1]!);
-      expect(second.code, second.err).toBe(stillUnknown.length ? 1 : 0);
-      got = received(s);
-      for (const e of emails) {
-        const n = got.get(e) ?? 0;
-        if (namedUnknown.includes(e)) expect(n, e).toBeLessThanOrEqual(1);
-        else expect(n, e).toBe(1);
-      }
-      expect(new Set(stillUnknown)).toEqual(new Set(namedUnknown));
-    });
+        // Make room and resume.
+        execFileSync('mount', ['-o', 'remount,size=4m', sends]);
+        const second = await cli(project, ['--send', '--list', list, '--yes'], s);
+        expect(second.err).not.toMatch(/unexpected failure/);
+        const stillUnknown = [...second.out.matchAll(/unknown (\S+@example\.org)/g)].map((m) => m[1]!);
+        expect(second.code, second.err).toBe(stillUnknown.length ? 1 : 0);
+        got = received(s);
+        for (const e of emails) {
+          const n = got.get(e) ?? 0;
+          if (namedUnknown.includes(e)) expect(n, e).toBeLessThanOrEqual(1);
+          else expect(n, e).toBe(1);
+        }
+        expect(new Set(stillUnknown)).toEqual(new Set(namedUnknown));
+      },
+    );
   }
 });
 
@@ -253,14 +273,21 @@ describe('a torn ledger', () => {
     await writeList(project, emails);
     const report = await sendIssue('july-2025', { root: project, env: { SMTP_URL: s.url }, listFile: list, skipTestGate: true, confirm: async () => true });
     expect(report.plan.alreadySent).toBe(10);
-    expect(report.result!.warnings).toEqual([expect.stringContaining('the last line of sends/july-2025/ledger.jsonl was cut short (a crash or a full disk); it was set aside in ledger.jsonl.damaged and the send resumes from the last whole record')]);
+    expect(report.result!.warnings).toEqual([
+      expect.stringContaining(
+        'the last line of sends/july-2025/ledger.jsonl was cut short (a crash or a full disk); it was set aside in ledger.jsonl.damaged and the send resumes from the last whole record',
+      ),
+    ]);
     const damaged = await readFile(`${file}.damaged`, 'utf8');
     expect(damaged).toContain(fragment);
     // Every line of the ledger is a whole record; the resume's "start" (with its skipTestGate) is one of them.
     const text = await readFile(file, 'utf8');
     expect(text.startsWith(whole)).toBe(true);
     expect(text.endsWith('\n')).toBe(true);
-    const records = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { t: string; skipTestGate?: boolean });
+    const records = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { t: string; skipTestGate?: boolean });
     // The resume's "start" record is whole, on a line of its own (it used to be glued to the fragment and lost).
     expect(records.filter((r) => r.t === 'start')).toHaveLength(2);
     const got = received(s);
@@ -278,12 +305,13 @@ describe('a torn ledger', () => {
     expect(l.recipients.get('reader0001@example.org')?.state).toBe('unknown');
     expect(l.warnings.join('\n')).toMatch(/reader0001@example\.org/);
   });
-  it('a fragment an older version glued the next run\'s records to (mid-file): those records are recovered, the fragment set aside, the file rewritten whole', async () => {
+  it("a fragment an older version glued the next run's records to (mid-file): those records are recovered, the fragment set aside, the file rewritten whole", async () => {
     const project = await sendProject();
     const file = path.join(project, 'sends', 'july-2025', 'ledger.jsonl');
     await mkdir(path.dirname(file), { recursive: true });
     const at = new Date().toISOString();
-    const start = (skip: boolean) => JSON.stringify({ t: 'start', at, hash: 'x', subject: 's', recipients: 3, pid: 1, ...(skip ? { skipTestGate: true } : {}) });
+    const start = (skip: boolean) =>
+      JSON.stringify({ t: 'start', at, hash: 'x', subject: 's', recipients: 3, pid: 1, ...(skip ? { skipTestGate: true } : {}) });
     const rec = (t: string, email: string) => JSON.stringify(t === 'sent' ? { t, email, at, response: '250 ok' } : { t, email, at });
     // Run 1 sent a@, then tore the "sent" of b@ (whose "data" is whole); run 2's start (with --skip-test-gate) was appended to the torn line.
     const text = `${[start(false), rec('data', 'a@example.org'), rec('sent', 'a@example.org'), rec('data', 'b@example.org'), rec('sent', 'b@example.org').slice(0, 30) + start(true), rec('data', 'c@example.org'), rec('sent', 'c@example.org')].join('\n')}\n`;
@@ -394,7 +422,8 @@ describe('the "about to send" record is whole and on disk before the body', () =
         for (const e of result.unknown) expect(l.recipients.get(e)?.state, e).toBe('unknown');
         for (const e of result.unsent) expect(l.recipients.get(e), e).toBeUndefined();
         for (const e of result.unsent) expect(received(s).get(e), e).toBeUndefined();
-        if (process.env.DEBUG_LEDGER_TEST) console.log(`record ${at}: ${result.sent.length} sent, ${result.unknown.length} unknown, ${result.unsent.length} not sent`);
+        if (process.env.DEBUG_LEDGER_TEST)
+          console.log(`record ${at}: ${result.sent.length} sent, ${result.unknown.length} unknown, ${result.unsent.length} not sent`);
       }
 
       const report = await sendIssue('july-2025', { root: project, env: { SMTP_URL: s.url }, listFile: list, confirm: async () => true });

@@ -23,7 +23,11 @@ beforeAll(async () => {
 
 function ctxWithLinks(urls: string[]): CheckContext {
   const base = `http://127.0.0.1`;
-  const issue = { ...july.issue, sections: [{ kind: 'notice' as const, heading: 'Links', body: urls.map((u, i) => `[link ${i}](${u})`).join('\n\n') }], accept: undefined };
+  const issue = {
+    ...july.issue,
+    sections: [{ kind: 'notice' as const, heading: 'Links', body: urls.map((u, i) => `[link ${i}](${u})`).join('\n\n') }],
+    accept: undefined,
+  };
   const config = {
     ...july.config,
     social: [],
@@ -49,7 +53,10 @@ describe('links-online rule', () => {
     const port = await closedPort();
     try {
       const findings = await linksOnlineRule({ timeoutMs: 2000 }).run(ctxWithLinks([up, `http://127.0.0.1:${port}/a`, `http://127.0.0.1:${port}/b`]));
-      expect(findings.map((f) => /Link (\S+) cannot be reached/.exec(f.message)?.[1]).sort()).toEqual([`http://127.0.0.1:${port}/a`, `http://127.0.0.1:${port}/b`]);
+      expect(findings.map((f) => /Link (\S+) cannot be reached/.exec(f.message)?.[1]).sort()).toEqual([
+        `http://127.0.0.1:${port}/a`,
+        `http://127.0.0.1:${port}/b`,
+      ]);
     } finally {
       server.close();
     }

@@ -182,13 +182,13 @@ describe('checkLinksOnline against a local server', () => {
   });
 
   it('errors when the connection is refused, in plain words', () => {
-    expect(at(findings, 9)).toEqual([
-      { rule: 'links-online', severity: 'error', message: expect.stringContaining('connection was refused'), where: where(9) },
-    ]);
+    expect(at(findings, 9)).toEqual([{ rule: 'links-online', severity: 'error', message: expect.stringContaining('connection was refused'), where: where(9) }]);
   });
 
   it('words image findings for images', () => {
-    expect(at(findings, 13)).toMatchObject([{ severity: 'error', message: expect.stringMatching(/^Image .*\/missing\.png answers 404.*upload the image again/) }]);
+    expect(at(findings, 13)).toMatchObject([
+      { severity: 'error', message: expect.stringMatching(/^Image .*\/missing\.png answers 404.*upload the image again/) },
+    ]);
   });
 
   it('skips mailto: and #anchors without a request', () => {
@@ -215,9 +215,7 @@ describe('checkLinksOnline against a local server', () => {
 describe('checkLinksOnline limits', () => {
   it('times out a server that never answers', async () => {
     const findings = await checkLinksOnline([link('/hang', 1)], { timeoutMs: 300 });
-    expect(findings).toEqual([
-      { rule: 'links-online', severity: 'error', message: expect.stringContaining('did not answer within 0.3 s'), where: where(1) },
-    ]);
+    expect(findings).toEqual([{ rule: 'links-online', severity: 'error', message: expect.stringContaining('did not answer within 0.3 s'), where: where(1) }]);
   });
 
   it('never has more requests in flight than `concurrency`', async () => {

@@ -34,16 +34,19 @@ const CONTROLS = ['\u0000', '\u0001', '\u0007', '\u0008', '\u000b', '\u000c', '\
 const hex = (c: string) => `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 
 describe('control characters in a row', () => {
-  it.each(CONTROLS.map((c) => [hex(c), c]))('%s in the name or in the address: the row is invalid, reported by line, the cell never quoted', async (_code, c) => {
-    const r = await list(`email,name\na@example.org,Ann\nb@example.org,"Bo${c}b Jones"\n"c${c}@example.org",Carol\nd@example.org,Dee\n`);
-    expect(r.recipients.map((x) => x.email)).toEqual(['a@example.org', 'd@example.org']);
-    expect(r.invalid.map((p) => p.line)).toEqual([3, 4]);
-    expect(r.invalid[0]!.reason).toMatch(/control character in the name/);
-    // (An address with a control character was refused before this change too.)
-    expect(r.invalid[1]!.reason).toMatch(/control character/);
-    for (const p of r.invalid) expect(p.reason).not.toMatch(/Bo|Jones|Carol|example/);
-    expect(r.rows).toBe(r.recipients.length + r.invalid.length + r.duplicates.length + r.suppressed.length);
-  });
+  it.each(CONTROLS.map((c) => [hex(c), c]))(
+    '%s in the name or in the address: the row is invalid, reported by line, the cell never quoted',
+    async (_code, c) => {
+      const r = await list(`email,name\na@example.org,Ann\nb@example.org,"Bo${c}b Jones"\n"c${c}@example.org",Carol\nd@example.org,Dee\n`);
+      expect(r.recipients.map((x) => x.email)).toEqual(['a@example.org', 'd@example.org']);
+      expect(r.invalid.map((p) => p.line)).toEqual([3, 4]);
+      expect(r.invalid[0]!.reason).toMatch(/control character in the name/);
+      // (An address with a control character was refused before this change too.)
+      expect(r.invalid[1]!.reason).toMatch(/control character/);
+      for (const p of r.invalid) expect(p.reason).not.toMatch(/Bo|Jones|Carol|example/);
+      expect(r.rows).toBe(r.recipients.length + r.invalid.length + r.duplicates.length + r.suppressed.length);
+    },
+  );
 
   it('a NUL-only name cell is not an empty name: the row is invalid', async () => {
     const r = await list('email,name\na@example.org,\u0000\n');
@@ -113,7 +116,9 @@ describe('direction overrides and invisible characters in a name', () => {
   });
 
   it('names in other scripts, accents and emoji (joiners doing their ordinary work included) are not warned about', async () => {
-    const r = await list('email,name\na@example.org,Zoë Ó Briain\nb@example.org,محمد علي\nc@example.org,יעל כהן\nd@example.org,李小龍\ne@example.org,Ann 👩🏽‍💻\nf@example.org,فاطمه\u200cزهرا\ng@example.org,क्\u200dष\n');
+    const r = await list(
+      'email,name\na@example.org,Zoë Ó Briain\nb@example.org,محمد علي\nc@example.org,יעל כהן\nd@example.org,李小龍\ne@example.org,Ann 👩🏽‍💻\nf@example.org,فاطمه\u200cزهرا\ng@example.org,क्\u200dष\n',
+    );
     expect(r.recipients).toHaveLength(7);
     expect(r.warnings).toEqual([]);
   });
@@ -135,7 +140,10 @@ describe('sending to a list with such rows', () => {
       const cfg = path.join(project, 'newsletter.config.yaml');
       await writeFile(cfg, `${await readFile(cfg, 'utf8')}\nsend:\n  rate: 1000\n`);
       await mkdir(path.join(project, 'lists'));
-      await writeFile(path.join(project, 'lists', 'list.csv'), 'email,name\nann@example.org,Ann\nbob@example.org,"Bo\u0000b"\ncarol@example.org,"Ca\u001b[31mrol"\ndee@example.org,"Dee \u202eeiD"\n');
+      await writeFile(
+        path.join(project, 'lists', 'list.csv'),
+        'email,name\nann@example.org,Ann\nbob@example.org,"Bo\u0000b"\ncarol@example.org,"Ca\u001b[31mrol"\ndee@example.org,"Dee \u202eeiD"\n',
+      );
       const r = await runCli(['july-2025', '--send', '--list', 'lists/list.csv', '--yes', '--skip-test-gate', '--json'], project, { SMTP_URL: sink.url });
       expect(r.code, r.err).toBe(0);
       expect(sink.messages.map((m) => m.to[0]).sort()).toEqual(['ann@example.org', 'dee@example.org']);

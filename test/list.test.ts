@@ -205,7 +205,11 @@ describe('readList: rows', () => {
     const r = await list('email\njörg@example.de\na@example\na@192.168.0.1\nok@example.org\n');
     expect(r.recipients.map((x) => x.email)).toEqual(['ok@example.org']);
     expect(r.invalid).toEqual([
-      { line: 2, value: 'jörg@example.de', reason: expect.stringMatching(/the part before the @ has a non-ASCII letter \("ö"\).*ask the person for their ASCII address/) },
+      {
+        line: 2,
+        value: 'jörg@example.de',
+        reason: expect.stringMatching(/the part before the @ has a non-ASCII letter \("ö"\).*ask the person for their ASCII address/),
+      },
       { line: 3, value: 'a@example', reason: expect.stringMatching(/the domain has no dot/) },
       { line: 4, value: 'a@192.168.0.1', reason: expect.stringMatching(/ends in a number/) },
     ]);

@@ -99,7 +99,12 @@ describe('local images in the July issue', () => {
       expect.objectContaining({ rule: 'images', severity: 'warning', message: expect.stringContaining('is 120 px wide but shown at 200 px') }),
     );
     // ...and without a width, a small file is shown at its own size, not blown up to the column's 180 px.
-    await editIssue(project, 'july-2025', (t) => replaceOnce(t, 'src: assets/july-2025/report-cover.png\n      alt:', 'src: assets/july-2025/report-cover.png\n      alt:').replace(/(report-cover\.png\n.*\n) {6}width: 200\n/, '$1'));
+    await editIssue(project, 'july-2025', (t) =>
+      replaceOnce(t, 'src: assets/july-2025/report-cover.png\n      alt:', 'src: assets/july-2025/report-cover.png\n      alt:').replace(
+        /(report-cover\.png\n.*\n) {6}width: 200\n/,
+        '$1',
+      ),
+    );
     const small = await buildIssue('july-2025', { root: project, write: false });
     const smallTag = /<img[^>]*report-cover[^>]*>/.exec(small.html)![0];
     expect(smallTag).toMatch(/ width="120"/);
@@ -210,7 +215,10 @@ describe('bad local images: an error at the line, and the previous build kept', 
     const yaml = await editIssue(project, 'july-2025', (t) => replaceOnce(replaceOnce(t, VESS_URL, '../secret.png'), COVER_URL, 'assets/july-2025/notes.png'));
     const err = await rejection(buildIssue('july-2025', { root: project }));
     expect(err.code).toBe('EISSUE_INVALID');
-    expect(err.problems.map((p) => p.where)).toEqual([`issues/july-2025.yaml:${lineOf(yaml, 'secret.png')}:12`, `issues/july-2025.yaml:${lineOf(yaml, 'notes.png')}:12`]);
+    expect(err.problems.map((p) => p.where)).toEqual([
+      `issues/july-2025.yaml:${lineOf(yaml, 'secret.png')}:12`,
+      `issues/july-2025.yaml:${lineOf(yaml, 'notes.png')}:12`,
+    ]);
     expect(err.problems[0]!.message).toContain('is not in issues/assets/: put the picture in issues/assets/july-2025/');
     expect(err.problems[1]!.message).toContain('is not a picture this build can read: save it as PNG or JPEG');
 
@@ -222,7 +230,7 @@ describe('bad local images: an error at the line, and the previous build kept', 
 });
 
 describe('an issue made with new --from july-2025', () => {
-  it('keeps the recurring sections\' local images and addresses them under the new issue', async () => {
+  it("keeps the recurring sections' local images and addresses them under the new issue", async () => {
     const project = await makeProject();
     const vru = png(300, 200);
     await addAsset(project, 'assets/july-2025/london-vru.png', vru);
@@ -239,8 +247,8 @@ describe('an issue made with new --from july-2025', () => {
       expect(t).toContain('src: assets/july-2025/london-vru.png');
       return replaceOnce(
         t,
-        '      TODO: the article\'s text for August 2025, in Markdown, with [links to the pages it is about](#).\n',
-        '      TODO: the article\'s text for August 2025, in Markdown, with [links to the pages it is about](#).\n    image:\n      src: assets/august-2025/summer-event.png\n      alt: Young people at the summer event\n',
+        "      TODO: the article's text for August 2025, in Markdown, with [links to the pages it is about](#).\n",
+        "      TODO: the article's text for August 2025, in Markdown, with [links to the pages it is about](#).\n    image:\n      src: assets/august-2025/summer-event.png\n      alt: Young people at the summer event\n",
       );
     });
     const r = await buildIssue('august-2025', { root: project, check: true });

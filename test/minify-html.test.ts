@@ -16,7 +16,9 @@ describe('minifyHtml', () => {
   });
 
   it('keeps the space between inline elements and words, which a reader sees', () => {
-    expect(minifyHtml('<p>Read <strong>this</strong>\n   <a href="x">now</a> ,  please</p>')).toBe('<p>Read <strong>this</strong> <a href="x">now</a> , please</p>');
+    expect(minifyHtml('<p>Read <strong>this</strong>\n   <a href="x">now</a> ,  please</p>')).toBe(
+      '<p>Read <strong>this</strong> <a href="x">now</a> , please</p>',
+    );
   });
 
   it('drops the space between block and table tags', () => {
@@ -24,9 +26,11 @@ describe('minifyHtml', () => {
   });
 
   it('minifies CSS in style blocks and attributes, keeping !important and media queries', () => {
-    expect(minifyHtml('<style type="text/css">\n  /* c */\n  @media (max-width: 480px) {\n    .a td { display: block !important; }\n  }\n</style><td style="color: #000; margin: 0 0 12px;">x</td>')).toBe(
-      '<style type="text/css">@media (max-width:480px){.a td{display:block !important}}</style><td style="color:#000;margin:0 0 12px">x</td>',
-    );
+    expect(
+      minifyHtml(
+        '<style type="text/css">\n  /* c */\n  @media (max-width: 480px) {\n    .a td { display: block !important; }\n  }\n</style><td style="color: #000; margin: 0 0 12px;">x</td>',
+      ),
+    ).toBe('<style type="text/css">@media (max-width:480px){.a td{display:block !important}}</style><td style="color:#000;margin:0 0 12px">x</td>');
   });
 
   it('leaves <pre> alone', () => {

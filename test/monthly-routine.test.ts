@@ -20,7 +20,8 @@ const ASSETS = 'https://liia.london/newsletter/assets';
 const SLUG = 'november-2025';
 
 const unfold = (ics: string) => ics.replace(/\r\n[ \t]/g, '');
-const eventField = (ics: string, name: string) => new RegExp(`^${name}[;:](.*)$`, 'm').exec(unfold(ics).split('BEGIN:VEVENT')[1] ?? '')?.[1]?.replace(/\r$/, '');
+const eventField = (ics: string, name: string) =>
+  new RegExp(`^${name}[;:](.*)$`, 'm').exec(unfold(ics).split('BEGIN:VEVENT')[1] ?? '')?.[1]?.replace(/\r$/, '');
 
 describe('the monthly routine on an issue made with new --from july-2025', () => {
   let project: string;
@@ -45,25 +46,39 @@ describe('the monthly routine on an issue made with new --from july-2025', () =>
     const doc = parseDocument(await readFile(file, 'utf8'));
     doc.set('subject', 'November 2025: winter forum, Practice Spotlight');
     doc.set('preheader', 'Book your place at the adolescent safeguarding winter forum on 13 November');
-    doc.setIn(['sections', 0, 'body'], 'Welcome to the November issue.\n\nThis month we look ahead to the [winter forum](https://liia.london/events/winter-forum).\n');
-    doc.setIn(['sections', 2], doc.createNode({
-      kind: 'article',
-      heading: 'WINTER FORUM',
-      contents: 'Winter forum',
-      body: 'Practitioners from across London meet to share [what works](https://liia.london/practice-spotlight).\n',
-      image: { src: `assets/${SLUG}/winter-forum.png`, alt: 'Practitioners at last year\u2019s forum – read about the programme', href: 'https://liia.london/events/winter-forum' },
-    }));
-    (doc.get('sections') as { items: unknown[] }).items.splice(3, 0, doc.createNode({
-      kind: 'event',
-      date: 'Thursday, 13 November',
-      title: 'Adolescent safeguarding winter forum',
-      description: 'A morning of practice sharing for London\u2019s adolescent safeguarding leads.\n',
-      price: 'Free',
-      when: 'Nov 13 - 10:00 GMT',
-      start: '2025-11-13T10:00',
-      end: '2025-11-13T12:30',
-      button: { label: 'Book a place', href: 'https://liia.london/events/winter-forum/book' },
-    }));
+    doc.setIn(
+      ['sections', 0, 'body'],
+      'Welcome to the November issue.\n\nThis month we look ahead to the [winter forum](https://liia.london/events/winter-forum).\n',
+    );
+    doc.setIn(
+      ['sections', 2],
+      doc.createNode({
+        kind: 'article',
+        heading: 'WINTER FORUM',
+        contents: 'Winter forum',
+        body: 'Practitioners from across London meet to share [what works](https://liia.london/practice-spotlight).\n',
+        image: {
+          src: `assets/${SLUG}/winter-forum.png`,
+          alt: 'Practitioners at last year\u2019s forum – read about the programme',
+          href: 'https://liia.london/events/winter-forum',
+        },
+      }),
+    );
+    (doc.get('sections') as { items: unknown[] }).items.splice(
+      3,
+      0,
+      doc.createNode({
+        kind: 'event',
+        date: 'Thursday, 13 November',
+        title: 'Adolescent safeguarding winter forum',
+        description: 'A morning of practice sharing for London\u2019s adolescent safeguarding leads.\n',
+        price: 'Free',
+        when: 'Nov 13 - 10:00 GMT',
+        start: '2025-11-13T10:00',
+        end: '2025-11-13T12:30',
+        button: { label: 'Book a place', href: 'https://liia.london/events/winter-forum/book' },
+      }),
+    );
     await writeFile(file, doc.toString());
 
     // 4. Build it.

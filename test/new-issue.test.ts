@@ -130,7 +130,13 @@ describe('new issue from the previous one (--from)', () => {
     expect(text).not.toContain('kind: excerpt');
     expect(text).not.toContain('kind: event');
     expect(result.emptied).toEqual(
-      expect.arrayContaining(['subject', 'preheader', 'article "Violence & Exploitation Support Service (VESS)"', 'excerpt "National Referral Mechanism"', 'event "Applying the Child First Framework in youth justice services"']),
+      expect.arrayContaining([
+        'subject',
+        'preheader',
+        'article "Violence & Exploitation Support Service (VESS)"',
+        'excerpt "National Referral Mechanism"',
+        'event "Applying the Child First Framework in youth justice services"',
+      ]),
     );
   });
 
@@ -176,7 +182,10 @@ describe('new issue from the previous one (--from)', () => {
     await newIssue({ root: project, slug: 'starter-made' });
     const r = await newIssue({ root: project, slug: 'october-2025', from: 'starter-made' });
     const oct = await readFile(r.file, 'utf8');
-    expect(oct.split('\n').slice(0, 2)).toEqual([SCHEMA_LINE, '# Started from issues/starter-made.yaml: write everything marked TODO; the build lists each "#" link left as an error.']);
+    expect(oct.split('\n').slice(0, 2)).toEqual([
+      SCHEMA_LINE,
+      '# Started from issues/starter-made.yaml: write everything marked TODO; the build lists each "#" link left as an error.',
+    ]);
     expect(oct).not.toContain('Started from templates/starter.yaml');
     expect(parseIssue(oct, r.shown).label).toBe('October 2025 ISSUE');
   });
@@ -197,7 +206,7 @@ describe('refusals', () => {
 
   it('never overwrites an existing issue', async () => {
     const file = path.join(project, 'issues', 'august-2025.yaml');
-    await writeFile(file, 'the editors\' work\n');
+    await writeFile(file, "the editors' work\n");
     for (const from of [undefined, 'july-2025']) {
       const err = await rejection(newIssue({ root: project, slug: 'august-2025', from }));
       expect(err.code).toBe('EUSAGE');
@@ -211,13 +220,16 @@ describe('refusals', () => {
     expect(await readFile(path.join(project, 'issues', 'july-2025.yaml'), 'utf8')).toBe(julyBefore);
   });
 
-  it.each(['../x', 'August 2025', 'a', 'x/y', '', '../../etc/passwd', 'august-2025.yaml', '-august', 'a'.repeat(61)])('refuses the unsafe slug %j (EUSAGE)', async (slug) => {
-    expect(isSafeSlug(slug)).toBe(false);
-    const err = await rejection(newIssue({ root: project, slug }));
-    expect(err.code).toBe('EUSAGE');
-    expect(err.hint).toContain('lower-case letters, digits and hyphens');
-    expect(err.hint).toContain('august-2025');
-  });
+  it.each(['../x', 'August 2025', 'a', 'x/y', '', '../../etc/passwd', 'august-2025.yaml', '-august', 'a'.repeat(61)])(
+    'refuses the unsafe slug %j (EUSAGE)',
+    async (slug) => {
+      expect(isSafeSlug(slug)).toBe(false);
+      const err = await rejection(newIssue({ root: project, slug }));
+      expect(err.code).toBe('EUSAGE');
+      expect(err.hint).toContain('lower-case letters, digits and hyphens');
+      expect(err.hint).toContain('august-2025');
+    },
+  );
 
   it('accepts ordinary slugs', () => {
     for (const slug of ['august-2025', 'abc', '2025-08', 'summer-special-2025', 'a'.repeat(60)]) expect(isSafeSlug(slug)).toBe(true);

@@ -20,7 +20,13 @@ async function snapshot(dir: string, skip: string[] = []): Promise<Map<string, s
       const rel = path.relative(dir, full);
       if (skip.some((s) => rel === s || rel.startsWith(s + path.sep))) continue;
       if (e.isDirectory()) await walk(full);
-      else out.set(rel, createHash('sha256').update(await readFile(full).catch(() => Buffer.from('<unreadable>'))).digest('hex'));
+      else
+        out.set(
+          rel,
+          createHash('sha256')
+            .update(await readFile(full).catch(() => Buffer.from('<unreadable>')))
+            .digest('hex'),
+        );
     }
   };
   await walk(dir);

@@ -61,7 +61,8 @@ async function waitForDelivery(n: number, ms = 60_000): Promise<[string, string]
   for (;;) {
     const got = await mta!.delivered();
     if (got.length >= n) return got;
-    if (Date.now() > until) throw new Error(`only ${got.length} of ${n} messages delivered in ${ms} ms\nqueue:\n${await mta!.queue()}\nmaillog:\n${(await mta!.log()).slice(-4000)}`);
+    if (Date.now() > until)
+      throw new Error(`only ${got.length} of ${n} messages delivered in ${ms} ms\nqueue:\n${await mta!.queue()}\nmaillog:\n${(await mta!.log()).slice(-4000)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -120,7 +121,10 @@ describe('through a real Postfix on 127.0.0.1', () => {
         expect(mail.headers.has('received')).toBe(true);
         // One recipient, named alone in To:, and nobody in Cc.
         const toHeader = mail.to && !Array.isArray(mail.to) ? mail.to.value : [];
-        expect(toHeader.map((a) => a.address), file).toEqual([to]);
+        expect(
+          toHeader.map((a) => a.address),
+          file,
+        ).toEqual([to]);
         expect(mail.cc).toBeUndefined();
         // Both parts.
         expect(mail.text).toContain('Dear colleagues,');
@@ -129,7 +133,9 @@ describe('through a real Postfix on 127.0.0.1', () => {
         // How to leave the list.
         const unfolded = text.slice(0, text.search(/\r?\n\r?\n/)).replace(/\r?\n[ \t]+/g, ' ');
         expect(/^List-Unsubscribe: (.*)$/m.exec(unfolded)?.[1], file).toMatch(/<mailto:liiateam@londoncouncils\.gov\.uk\?subject=Unsubscribe>/);
-        expect(mail.subject).toBe(EDITORS.includes(to) ? '[TEST] July 2025: LASOB, VESS, Practice Spotlight, NRM' : 'July 2025: LASOB, VESS, Practice Spotlight, NRM');
+        expect(mail.subject).toBe(
+          EDITORS.includes(to) ? '[TEST] July 2025: LASOB, VESS, Practice Spotlight, NRM' : 'July 2025: LASOB, VESS, Practice Spotlight, NRM',
+        );
         // One DKIM signature, by our domain and selector, covering the per-copy headers too.
         const signatures = ([] as unknown[]).concat(mail.headers.get('dkim-signature') ?? []);
         expect(signatures).toHaveLength(1);

@@ -103,7 +103,10 @@ describe('issues/schema.json validates issue files as the TypeScript schema does
     // A build in memory writes nothing; neither does a build of a file without the line.
     await rm(file);
     expect((await buildIssue('july-2025', { root: project, write: false })).schemaUpdated).toBeUndefined();
-    await writeFile(path.join(project, 'issues/july-2025.yaml'), (await readFile(path.join(project, 'issues/july-2025.yaml'), 'utf8')).split('\n').slice(1).join('\n'));
+    await writeFile(
+      path.join(project, 'issues/july-2025.yaml'),
+      (await readFile(path.join(project, 'issues/july-2025.yaml'), 'utf8')).split('\n').slice(1).join('\n'),
+    );
     await buildIssue('july-2025', { root: project });
     expect(existsSync(file)).toBe(false);
   });

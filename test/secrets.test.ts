@@ -192,7 +192,12 @@ describe('SMTP_URL: awkward passwords', () => {
 
   it('a user name without a password (the colon forgotten) or a password without a user name: ESMTP_CONFIG, nothing quoted', () => {
     const run = 'Qz8wXk3v';
-    for (const url of [`smtps://${USER}${run}@smtp.example.org:465`, `smtps://${run}@smtp.example.org`, `smtps://:${run}@smtp.example.org`, `smtps://${USER}:@smtp.example.org`]) {
+    for (const url of [
+      `smtps://${USER}${run}@smtp.example.org:465`,
+      `smtps://${run}@smtp.example.org`,
+      `smtps://:${run}@smtp.example.org`,
+      `smtps://${USER}:@smtp.example.org`,
+    ]) {
       const e = configError(() => parseSmtpUrl(url));
       expect(pieces(shownBy(e), run), url).toEqual([]);
       expect(shownBy(e)).not.toContain(USER);
@@ -215,7 +220,9 @@ describe('SMTP_URL: awkward passwords', () => {
         }
         // A wrong password: the error names the server, not the password.
         sink.setFaults({ auth: { user: USER, pass: `${pw}-other` } });
-        const bad = await runCli(['july-2025', '--send-test', '--to', 'reviewer@example.org'], project, { SMTP_URL: `smtp://${USER}:${encoded}@127.0.0.1:${sink.port}` });
+        const bad = await runCli(['july-2025', '--send-test', '--to', 'reviewer@example.org'], project, {
+          SMTP_URL: `smtp://${USER}:${encoded}@127.0.0.1:${sink.port}`,
+        });
         expect(bad.code).toBe(1);
         expect(pieces(bad.out + bad.err, pw)).toEqual([]);
       }
@@ -228,7 +235,9 @@ describe('SMTP_URL: awkward passwords', () => {
     const pw = PASSWORDS.space!;
     await mkdir(path.join(project, 'lists'), { recursive: true });
     await writeFile(path.join(project, 'lists', 'dry.csv'), 'email,name\nreader@example.org,Reader\n');
-    const r = await runCli(['july-2025', '--send', '--list', 'lists/dry.csv', '--dry-run', '--skip-test-gate'], project, { SMTP_URL: `smtps://${USER}:${pw}@smtp.example.org:465` });
+    const r = await runCli(['july-2025', '--send', '--list', 'lists/dry.csv', '--dry-run', '--skip-test-gate'], project, {
+      SMTP_URL: `smtps://${USER}:${pw}@smtp.example.org:465`,
+    });
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain(`smtps://${USER}:***@smtp.example.org:465`);
     expect(pieces(r.out + r.err, pw)).toEqual([]);
@@ -254,12 +263,21 @@ describe('SMTP_URL: awkward passwords', () => {
       expect(s.auth).toEqual({ user: USER, pass: pw });
       expect(s.shown).toBe(`smtps://${USER}:***@smtp.example.org:465`);
     }
-    expect(parseSmtpUrl('smtp://127.0.0.1:2525')).toMatchObject({ host: '127.0.0.1', port: 2525, loopback: true, requireTLS: false, secure: false, auth: undefined });
+    expect(parseSmtpUrl('smtp://127.0.0.1:2525')).toMatchObject({
+      host: '127.0.0.1',
+      port: 2525,
+      loopback: true,
+      requireTLS: false,
+      secure: false,
+      auth: undefined,
+    });
     expect(parseSmtpUrl('smtp://localhost')).toMatchObject({ host: 'localhost', port: 25, loopback: true });
     expect(parseSmtpUrl('smtp://[::1]:2525')).toMatchObject({ port: 2525, loopback: true });
     expect(parseSmtpUrl('smtp://smtp.example.org')).toMatchObject({ port: 587, requireTLS: true, loopback: false });
     expect(parseSmtpUrl(' SMTPS://u:p@smtp.example.org ')).toMatchObject({ host: 'smtp.example.org', secure: true, port: 465, auth: { user: 'u', pass: 'p' } });
-    expect(parseSmtpUrl('smtps://postmaster%40mg.example.org:p%25w@smtp.example.org:465')).toMatchObject({ auth: { user: 'postmaster@mg.example.org', pass: 'p%w' } });
+    expect(parseSmtpUrl('smtps://postmaster%40mg.example.org:p%25w@smtp.example.org:465')).toMatchObject({
+      auth: { user: 'postmaster@mg.example.org', pass: 'p%w' },
+    });
     expect(parseSmtpUrl('smtps://postmaster@mg.example.org:pw@smtp.example.org:465').auth).toEqual({ user: 'postmaster@mg.example.org', pass: 'pw' });
     expect(parseSmtpUrl('smtps://u:p@smtp.example.org:465/').host).toBe('smtp.example.org');
   });
@@ -315,7 +333,11 @@ describe('DKIM private key', () => {
   it('a malformed DKIM_PRIVATE_KEY: ESMTP_CONFIG naming the variable, no piece of the key shown', async () => {
     const dir = await dkimProject();
     const key = BAD_KEYS['a key with its body garbled']!;
-    const r = await runCli(['july-2025', '--send-test', '--to', 'reviewer@example.org'], dir, { SMTP_URL: sink.url, DKIM_PRIVATE_KEY: key.replace(/\n/g, '\\n'), DEBUG: '1' });
+    const r = await runCli(['july-2025', '--send-test', '--to', 'reviewer@example.org'], dir, {
+      SMTP_URL: sink.url,
+      DKIM_PRIVATE_KEY: key.replace(/\n/g, '\\n'),
+      DEBUG: '1',
+    });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^error: .*DKIM_PRIVATE_KEY/);
     expect(r.err).not.toMatch(/unexpected failure/);

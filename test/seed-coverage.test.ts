@@ -47,7 +47,9 @@ describe('the July 2025 issue carries every word of the seed', () => {
   it('finds the seed units (a sanity check on the fixture parser)', () => {
     expect(units.length).toBeGreaterThan(120);
     expect(units).toContain('1. Racial equity');
-    expect(units).toContain('Please visit our website: liia.london for more detailed information on each of the ALDCS priorities, or contact the team directly to discuss anything in greater detail.');
+    expect(units).toContain(
+      'Please visit our website: liia.london for more detailed information on each of the ALDCS priorities, or contact the team directly to discuss anything in greater detail.',
+    );
   });
 
   it('has every paragraph, bullet and heading of the seed in the HTML', () => {

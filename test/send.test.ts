@@ -383,13 +383,21 @@ describe('message headers', () => {
     const s = await sink();
     const project = await sendProject('dkim:\n  domainName: example.org\n  keySelector: news2025\n  privateKeyFile: keys/dkim.pem\n');
     const cfg = path.join(project, 'newsletter.config.yaml');
-    await writeFile(cfg, (await readFile(cfg, 'utf8')).replace('unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk', 'unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk\n  url: https://liia.london/newsletter/unsubscribe'));
+    await writeFile(
+      cfg,
+      (await readFile(cfg, 'utf8')).replace(
+        'unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk',
+        'unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk\n  url: https://liia.london/newsletter/unsubscribe',
+      ),
+    );
     await mkdir(path.join(project, 'keys'));
     await writeFile(path.join(project, 'keys/dkim.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const r = await runCli(['july-2025', '--send-test', '--to', 'reviewer@example.org'], project, env(s));
     expect(r.code, r.err).toBe(0);
     const raw = s.messages[0]!.raw.toString('utf8');
-    expect(raw).toMatch(/^List-Unsubscribe:\s*<https:\/\/liia\.london\/newsletter\/unsubscribe>,\s*<mailto:liiateam@londoncouncils\.gov\.uk\?subject=Unsubscribe>/m);
+    expect(raw).toMatch(
+      /^List-Unsubscribe:\s*<https:\/\/liia\.london\/newsletter\/unsubscribe>,\s*<mailto:liiateam@londoncouncils\.gov\.uk\?subject=Unsubscribe>/m,
+    );
     expect(raw).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r?$/m);
     const dkim = /^DKIM-Signature:([\s\S]*?)\r\n(?=\S)/m.exec(raw)?.[1]?.replace(/\s+/g, '');
     expect(dkim).toBeTruthy();
@@ -450,7 +458,11 @@ describe('interruptions', () => {
   const bin = path.join(ROOT, 'bin', 'build-issue.js');
 
   function child(project: string, args: string[], s: SmtpSink) {
-    return spawn(process.execPath, [bin, 'july-2025', ...args], { cwd: project, env: { ...process.env, SMTP_URL: s.url, DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(process.execPath, [bin, 'july-2025', ...args], {
+      cwd: project,
+      env: { ...process.env, SMTP_URL: s.url, DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
 
   async function until(check: () => boolean, ms = 20_000) {
@@ -480,7 +492,10 @@ describe('interruptions', () => {
     // The summary's count is the number of addresses it names (it said "0 unknown" above them).
     expect(Number(/, (\d+) unknown/.exec(second.out)![1])).toBe(unknown.length);
     expect(second.code).toBe(unknown.length ? 1 : 0);
-    const log = (await readFile(s.logFile!, 'utf8')).trim().split('\n').map((l) => l.split(' ')[1]!);
+    const log = (await readFile(s.logFile!, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[1]!);
     for (const e of emails) {
       const times = log.filter((a) => a === e).length;
       if (unknown.includes(e)) expect(times, e).toBeLessThanOrEqual(1);
@@ -503,7 +518,11 @@ describe('interruptions', () => {
     return { s, project, emails, list, first, output };
   }
 
-  for (const [signal, exit, who] of [['SIGINT', 130, 'Ctrl-C'], ['SIGTERM', 143, 'systemctl stop, docker stop, timeout'], ['SIGHUP', 129, 'the terminal closed']] as const) {
+  for (const [signal, exit, who] of [
+    ['SIGINT', 130, 'Ctrl-C'],
+    ['SIGTERM', 143, 'systemctl stop, docker stop, timeout'],
+    ['SIGHUP', 129, 'the terminal closed'],
+  ] as const) {
     const name = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     it(`${signal} (${who}) stops after the messages in flight: they are recorded, the lock released, exit ${exit}; the same command finishes the rest`, async () => {
       const { s, project, emails, list, first, output } = await sendUnderWay();
@@ -518,7 +537,12 @@ describe('interruptions', () => {
       // Everything the server accepted is in the ledger as sent: the summary equals the ledger.
       const ledger = readLedger(path.join(project, 'sends/july-2025/ledger.jsonl'));
       const received = s.messages.slice(2).map((m) => m.to[0]!);
-      expect([...ledger.recipients.values()].filter((r) => r.state === 'sent').map((r) => r.email).sort()).toEqual([...received].sort());
+      expect(
+        [...ledger.recipients.values()]
+          .filter((r) => r.state === 'sent')
+          .map((r) => r.email)
+          .sort(),
+      ).toEqual([...received].sort());
       expect(stdout).toContain(`${received.length} sent now`);
       const second = await runCli(['july-2025', '--send', '--list', list, '--yes'], project, env(s));
       expect(second.code, second.out).toBe(0);

@@ -59,9 +59,7 @@ async function lowLevel(port: number): Promise<{
   const send = (to: string | string[], subject: string): Promise<SendInfo> =>
     new Promise((resolve, reject) => {
       const rcpts = Array.isArray(to) ? to : [to];
-      conn.send({ from: 'news@example.org', to: rcpts }, rawMessage(rcpts[0] ?? '', subject), (err, info) =>
-        err ? reject(err) : resolve(info as SendInfo),
-      );
+      conn.send({ from: 'news@example.org', to: rcpts }, rawMessage(rcpts[0] ?? '', subject), (err, info) => (err ? reject(err) : resolve(info as SendInfo)));
     });
   return { conn, send, errors, ended };
 }
@@ -358,11 +356,7 @@ describe('smtp-sink', () => {
     // a pool with maxConnections: 2 never has more than 2 open
     const s2 = await sink();
     const pool = transport(s2.port, { pool: true, maxConnections: 2 });
-    await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        pool.sendMail({ from: 'news@example.org', to: `p${i}@example.org`, subject: `P${i}`, text: 'x' }),
-      ),
-    );
+    await Promise.all(Array.from({ length: 6 }, (_, i) => pool.sendMail({ from: 'news@example.org', to: `p${i}@example.org`, subject: `P${i}`, text: 'x' })));
     expect(s2.messages).toHaveLength(6);
     expect(s2.maxConcurrentConnections).toBeGreaterThanOrEqual(1);
     expect(s2.maxConcurrentConnections).toBeLessThanOrEqual(2);

@@ -170,11 +170,7 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
   const conn = (session: SMTPServerSession): ConnInfo | undefined => byPort.get(session.remotePort);
 
   /** Consume one use of a fault for `key`; returns the spec if it fires. */
-  const take = (
-    table: Record<string, SinkFaultSpec> | undefined,
-    hits: Map<string, number>,
-    key: string,
-  ): SinkFaultSpec | undefined => {
+  const take = (table: Record<string, SinkFaultSpec> | undefined, hits: Map<string, number>, key: string): SinkFaultSpec | undefined => {
     const spec = table?.[key];
     if (!spec) return undefined;
     const used = hits.get(key) ?? 0;
@@ -207,12 +203,7 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
 
     onAuth(auth: SMTPServerAuthentication, _session, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
       const want = faults.auth;
-      if (
-        want &&
-        (auth.method === 'PLAIN' || auth.method === 'LOGIN') &&
-        auth.username === want.user &&
-        auth.password === want.pass
-      ) {
+      if (want && (auth.method === 'PLAIN' || auth.method === 'LOGIN') && auth.username === want.user && auth.password === want.pass) {
         return callback(null, { user: auth.username });
       }
       callback(smtpError(535, 'Authentication credentials invalid'));

@@ -3,16 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createSpamRule,
-  parseSpamAssassinOutput,
-  SPAM_ERROR,
-  SPAM_WARN,
-  spamAvailability,
-  spamMessage,
-  spamRule,
-  spamScore,
-} from '../src/check/spam.js';
+import { createSpamRule, parseSpamAssassinOutput, SPAM_ERROR, SPAM_WARN, spamAvailability, spamMessage, spamRule, spamScore } from '../src/check/spam.js';
 import type { CheckContext } from '../src/check/types.js';
 import { buildIssue, type BuildResult } from '../src/index.js';
 import { ROOT } from './helpers.js';
@@ -81,7 +72,7 @@ const CAPTURED = [
   '---- ---------------------- --------------------------------------------------',
   ' 2.2 EMPTY_MESSAGE          Message appears to have no textual parts',
   '-0.0 NO_RECEIVED            Informational: message has no Received headers',
-  ' 0.1 ACT_NOW_CAPS           BODY: Talks about \'acting now\' with capitals',
+  " 0.1 ACT_NOW_CAPS           BODY: Talks about 'acting now' with capitals",
   ' 0.5 SUBJ_ALL_CAPS          Subject is all capitals',
   ' 0.2 NORMAL_HTTP_TO_IP      URI: URI host has a public dotted-decimal IPv4',
   '                            address',
@@ -110,9 +101,7 @@ describe('parseSpamAssassinOutput', () => {
       'TO_NO_BRKTS_HTML_ONLY',
       'T_REMOTE_IMAGE',
     ]);
-    expect(r.rules.find((x) => x.name === 'NORMAL_HTTP_TO_IP')!.description).toBe(
-      'URI: URI host has a public dotted-decimal IPv4 address',
-    );
+    expect(r.rules.find((x) => x.name === 'NORMAL_HTTP_TO_IP')!.description).toBe('URI: URI host has a public dotted-decimal IPv4 address');
     // A wrapped line that starts with a number is still a continuation, by its indentation.
     expect(r.rules.at(-1)).toEqual({ name: 'T_REMOTE_IMAGE', score: 0, description: 'Message contains an external image 400 bytes or more' });
     expect(r.rules.find((x) => x.name === 'NO_RECEIVED')!.score).toBe(-0);

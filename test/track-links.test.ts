@@ -10,10 +10,14 @@ const t: TrackingConfig = { enabled: true, params: { utm_source: 'newsletter', u
 
 describe('trackedUrl', () => {
   it('appends the parameters, with {slug} filled in, keeping the existing query and fragment', () => {
-    expect(trackedUrl('https://www.gov.uk/x?a=1#top', 'july-2025', t)).toBe('https://www.gov.uk/x?a=1&utm_source=newsletter&utm_medium=email&utm_campaign=july-2025#top');
+    expect(trackedUrl('https://www.gov.uk/x?a=1#top', 'july-2025', t)).toBe(
+      'https://www.gov.uk/x?a=1&utm_source=newsletter&utm_medium=email&utm_campaign=july-2025#top',
+    );
   });
   it('appends to the query exactly as written: no re-encoding of %20, commas or a bare flag (signed links stay valid)', () => {
-    expect(trackedUrl('https://x.org/p?a=b%20c&list=1,2&flag&sig=AbC%2Fd+e', 's', t)).toBe('https://x.org/p?a=b%20c&list=1,2&flag&sig=AbC%2Fd+e&utm_source=newsletter&utm_medium=email&utm_campaign=s');
+    expect(trackedUrl('https://x.org/p?a=b%20c&list=1,2&flag&sig=AbC%2Fd+e', 's', t)).toBe(
+      'https://x.org/p?a=b%20c&list=1,2&flag&sig=AbC%2Fd+e&utm_source=newsletter&utm_medium=email&utm_campaign=s',
+    );
     expect(trackedUrl('https://x.org/p?', 's', t)).toBe('https://x.org/p?utm_source=newsletter&utm_medium=email&utm_campaign=s');
     expect(trackedUrl('https://x.org#top', 's', t)).toBe('https://x.org/?utm_source=newsletter&utm_medium=email&utm_campaign=s#top');
     // A parameter the link already has is kept as it is, not added twice.
@@ -28,7 +32,7 @@ describe('trackedUrl', () => {
     expect(trackedUrl('https://x.org/', 'july-2025', { ...t, enabled: false })).toBe('https://x.org/');
   });
   it('trackLinks reads the address however the attribute is quoted (a bare one comes back double-quoted)', () => {
-    const html = "<a href='https://a.org/x'>a</a> <a href=https://b.org/y>b</a> <a title=\"t\" href = \"https://c.org/\">c</a>";
+    const html = '<a href=\'https://a.org/x\'>a</a> <a href=https://b.org/y>b</a> <a title="t" href = "https://c.org/">c</a>';
     expect(trackLinks(html, 's', t, new Set())).toBe(
       "<a href='https://a.org/x?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=s'>a</a> " +
         '<a href="https://b.org/y?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=s">b</a> ' +
@@ -55,16 +59,20 @@ describe('tracking in the build', () => {
 
   it('reports a link that carries another campaign, at its YAML line', async () => {
     const project = await makeProject();
-    const text = replaceOnce(await julyYaml(), '[Ofsted](https://www.gov.uk/government/organisations/ofsted)', '[Ofsted](https://www.gov.uk/government/organisations/ofsted?utm_campaign=june-2025)');
+    const text = replaceOnce(
+      await julyYaml(),
+      '[Ofsted](https://www.gov.uk/government/organisations/ofsted)',
+      '[Ofsted](https://www.gov.uk/government/organisations/ofsted?utm_campaign=june-2025)',
+    );
     await writeIssue(project, 'july-2025', text);
     const r = await buildIssue('july-2025', { root: project, write: false });
     const f = r.report.findings.filter((x) => x.rule === 'tracking');
     expect(f).toHaveLength(1);
     expect(f[0]).toMatchObject({ severity: 'warning', where: { file: 'issues/july-2025.yaml', path: expect.stringMatching(/^sections\[\d+\]\.body$/) } });
-    expect(f[0]!.message).toContain('utm_campaign=june-2025, not this issue\'s utm_campaign=july-2025');
+    expect(f[0]!.message).toContain("utm_campaign=june-2025, not this issue's utm_campaign=july-2025");
   });
 
-  it('the check reads the final HTML: a link there without this issue\'s campaign is reported, at its YAML line when the issue wrote it', async () => {
+  it("the check reads the final HTML: a link there without this issue's campaign is reported, at its YAML line when the issue wrote it", async () => {
     const project = await makeProject();
     const r = await buildIssue('july-2025', { root: project, write: false });
     const tagged = 'https://www.met.police.uk/?utm_source=newsletter&amp;utm_medium=email&amp;utm_campaign=july-2025';

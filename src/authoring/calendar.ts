@@ -128,21 +128,14 @@ const LOCAL_ISO = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1
 function parseLocalIso(local: string): WallClock {
   const m = LOCAL_ISO.exec(local);
   if (!m) {
-    throw new RangeError(
-      `Not a local ISO date-time: ${JSON.stringify(local)} (expected e.g. 2025-07-10T14:00:00, London time, no Z or offset)`,
-    );
+    throw new RangeError(`Not a local ISO date-time: ${JSON.stringify(local)} (expected e.g. 2025-07-10T14:00:00, London time, no Z or offset)`);
   }
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? 0)) as [
-    number, number, number, number, number, number,
-  ];
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
   const millisecond = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
   const w: WallClock = { year, month, day, hour, minute, second, millisecond };
   // Reject 2025-02-30, 24:00, 14:60 and the like rather than let Date roll them over.
   const back = new Date(wallAsUtcMs(w));
-  if (
-    hour > 23 || minute > 59 || second > 59 ||
-    back.getUTCFullYear() !== year || back.getUTCMonth() + 1 !== month || back.getUTCDate() !== day
-  ) {
+  if (hour > 23 || minute > 59 || second > 59 || back.getUTCFullYear() !== year || back.getUTCMonth() + 1 !== month || back.getUTCDate() !== day) {
     throw new RangeError(`Not a valid date-time: ${JSON.stringify(local)}`);
   }
   return w;
@@ -202,9 +195,7 @@ function dateTimeProperty(name: string, utcMs: number): string {
   const local = formatWall(londonWallClock(utcMs));
   const whole = utcMs - (((utcMs % 1000) + 1000) % 1000);
   const iso = `${local.slice(0, 4)}-${local.slice(4, 6)}-${local.slice(6, 8)}T${local.slice(9, 11)}:${local.slice(11, 13)}:${local.slice(13, 15)}`;
-  return londonToUtc(iso).getTime() === whole
-    ? `${name};TZID=${TZID}:${local}`
-    : `${name}:${formatUtc(new Date(whole))}`;
+  return londonToUtc(iso).getTime() === whole ? `${name};TZID=${TZID}:${local}` : `${name}:${formatUtc(new Date(whole))}`;
 }
 
 /**
@@ -213,11 +204,13 @@ function dateTimeProperty(name: string, utcMs: number): string {
  * dropped (tab is kept).
  */
 function escapeText(value: string): string {
-  return value
-    .replace(/\r\n|\r|\n/g, '\n')
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
-    .replace(/[\\;,\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+  return (
+    value
+      .replace(/\r\n|\r|\n/g, '\n')
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+      .replace(/[\\;,\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`))
+  );
 }
 
 /**
@@ -324,11 +317,7 @@ export function eventIcs(input: IcsInput): string {
   const url = input.url === undefined ? undefined : uriValue('The event URL', input.url.trim());
   const description = unfoldText(input.description).replace(/\s+$/, '');
   const fullDescription =
-    url === undefined || description.includes(url)
-      ? description
-      : description
-        ? `${description}\n\nRegister: ${url}`
-        : `Register: ${url}`;
+    url === undefined || description.includes(url) ? description : description ? `${description}\n\nRegister: ${url}` : `Register: ${url}`;
 
   const lines = [
     'BEGIN:VCALENDAR',

@@ -325,10 +325,7 @@ function placeholderArticle(doc: Document, month: string): YAMLMap {
   map.set('kind', 'article');
   map.set('heading', quoted(doc, 'TODO: FIRST ARTICLE HEADING'));
   map.set('contents', quoted(doc, "TODO: the article's entry in the contents list"));
-  map.set(
-    'body',
-    blockText(doc, `TODO: the article's text for ${month}, in Markdown, with [links to the pages it is about](#).\n`),
-  );
+  map.set('body', blockText(doc, `TODO: the article's text for ${month}, in Markdown, with [links to the pages it is about](#).\n`));
   map.spaceBefore = true;
   map.commentBefore = [
     ` ${month}'s articles, excerpts and events go here, in reading order, in place of this one.`,

@@ -15,7 +15,18 @@ import type { CheckContext, Finding, Rule, Severity, Where } from './types.js';
 export type { CheckContext, Finding, Rule, Severity, Where } from './types.js';
 
 /** The rules every build runs, in report order. */
-export const RULES: readonly Rule[] = [sizeRule, linksRule, linkTextRule, trackingRule, imagesRule, documentRule, readabilityRule, outlookRule, forbiddenRule, messageRule];
+export const RULES: readonly Rule[] = [
+  sizeRule,
+  linksRule,
+  linkTextRule,
+  trackingRule,
+  imagesRule,
+  documentRule,
+  readabilityRule,
+  outlookRule,
+  forbiddenRule,
+  messageRule,
+];
 
 /** A finding, with the config's reason when its level was changed there. */
 export interface ReportedFinding extends Finding {
@@ -52,7 +63,11 @@ export async function runChecks(ctx: CheckContext, options: CheckOptions = {}): 
     try {
       raw.push(...(await rule.run(ctx)));
     } catch (err) {
-      raw.push({ rule: rule.id, severity: 'error', message: `the "${rule.id}" check itself failed: ${(err as Error).message}. Report this; run with DEBUG=1 for details` });
+      raw.push({
+        rule: rule.id,
+        severity: 'error',
+        message: `the "${rule.id}" check itself failed: ${(err as Error).message}. Report this; run with DEBUG=1 for details`,
+      });
     }
   }
   return applyLevels(raw, ctx.config, rules, options.notes ?? [], ctx);
@@ -139,7 +154,8 @@ export function formatReport(report: CheckReport, options: { full?: boolean; max
       if (f.where?.excerpt && f.where.file) lines.push(`      ${f.where.excerpt}`);
       if (f.relevelled) lines.push(`      (${f.relevelled.from} made ${f.severity} in config: ${f.relevelled.reason})`);
     }
-    if (shown.length < group.length) lines.push(`  ... and ${group.length - shown.length} more: run "build-issue check" for the full report, or see report.json`);
+    if (shown.length < group.length)
+      lines.push(`  ... and ${group.length - shown.length} more: run "build-issue check" for the full report, or see report.json`);
   }
   if (report.accepted.length) {
     lines.push('', `Accepted in the issue file (${report.accepted.length}):`);

@@ -23,12 +23,29 @@ export const imagesRule: Rule = {
     for (const { image, where, path } of images) {
       const altWhere = (path.length ? ctx.locate([...path, 'alt']) : undefined) ?? (path.length ? where : { ...where, path: 'brand.logo.alt' });
       const alt = image.alt.trim();
-      if (!alt) findings.push({ rule: 'images', severity: 'error', message: 'image has no alt text: describe what it shows for screen-reader users and for clients that block images', where: altWhere });
-      else if (FILE_NAME.test(alt)) findings.push({ rule: 'images', severity: 'warning', message: `alt text "${alt}" is a file name, not a description: say what the image shows`, where: altWhere });
+      if (!alt)
+        findings.push({
+          rule: 'images',
+          severity: 'error',
+          message: 'image has no alt text: describe what it shows for screen-reader users and for clients that block images',
+          where: altWhere,
+        });
+      else if (FILE_NAME.test(alt))
+        findings.push({
+          rule: 'images',
+          severity: 'warning',
+          message: `alt text "${alt}" is a file name, not a description: say what the image shows`,
+          where: altWhere,
+        });
       const asset = path.length ? ctx.assets?.get(image.src) : undefined;
       if (asset) findings.push(...localImage(asset, image.width, ctx.slug ?? 'issue', where));
       else if (!/^https:\/\//i.test(image.src)) {
-        findings.push({ rule: 'images', severity: 'error', message: `image "${alt}" loads over plain http (${image.src}): use its https:// address, or clients will block it or warn`, where });
+        findings.push({
+          rule: 'images',
+          severity: 'error',
+          message: `image "${alt}" loads over plain http (${image.src}): use its https:// address, or clients will block it or warn`,
+          where,
+        });
       }
       if (image.href !== undefined && alt && !DESTINATION.test(alt)) {
         findings.push({
@@ -42,7 +59,12 @@ export const imagesRule: Rule = {
     // In the HTML: every image needs a width (Outlook shows images at their file's size otherwise).
     for (const m of ctx.html.matchAll(/<img\b[^>]*>/gi)) {
       if (!/\swidth="\d+"/i.test(m[0])) {
-        findings.push({ rule: 'images', severity: 'error', message: 'an image has no width attribute: Outlook will show it at its full file size', where: { excerpt: excerpt(ctx.html, m.index) } });
+        findings.push({
+          rule: 'images',
+          severity: 'error',
+          message: 'an image has no width attribute: Outlook will show it at its full file size',
+          where: { excerpt: excerpt(ctx.html, m.index) },
+        });
       }
       if (!/\salt="/i.test(m[0])) {
         findings.push({ rule: 'images', severity: 'error', message: 'an image has no alt attribute', where: { excerpt: excerpt(ctx.html, m.index) } });

@@ -22,7 +22,12 @@ function linkProblem(l: LinkEntry, ids: Set<string>): { severity: 'error' | 'war
   if (href === '#') return { severity: 'error', message: `${what} goes to "#", a placeholder: replace it with the page's https:// address` };
   if (/\{\{|\}\}|%7B%7B/i.test(href)) return { severity: 'error', message: `${what} goes to "${href}", a template placeholder that was never filled in` };
   if (href.startsWith('#')) {
-    return ids.has(href.slice(1)) ? undefined : { severity: 'error', message: `${what} goes to "${href}", but no section of this issue has the id "${href.slice(1)}": use one of ${[...ids].map((i) => `#${i}`).join(', ')}` };
+    return ids.has(href.slice(1))
+      ? undefined
+      : {
+          severity: 'error',
+          message: `${what} goes to "${href}", but no section of this issue has the id "${href.slice(1)}": use one of ${[...ids].map((i) => `#${i}`).join(', ')}`,
+        };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(href)?.[1]?.toLowerCase();
   if (scheme === 'https') {
@@ -41,9 +46,15 @@ function linkProblem(l: LinkEntry, ids: Set<string>): { severity: 'error' | 'war
       .map((a) => parseAddress(safeDecode(a)))
       .find((r) => !r.ok);
     if (!addresses) return { severity: 'error', message: `${what} goes to "${href}", which names no email address` };
-    return refused && !refused.ok ? { severity: 'error', message: `${what} goes to "${href}", which is not a valid email address: ${refused.reason}` } : undefined;
+    return refused && !refused.ok
+      ? { severity: 'error', message: `${what} goes to "${href}", which is not a valid email address: ${refused.reason}` }
+      : undefined;
   }
-  if (scheme === 'http') return { severity: 'warning', message: `${what} goes to "${href}" over plain http: use https:// (most sites redirect, but some clients warn about http links)` };
+  if (scheme === 'http')
+    return {
+      severity: 'warning',
+      message: `${what} goes to "${href}" over plain http: use https:// (most sites redirect, but some clients warn about http links)`,
+    };
   if (scheme) return { severity: 'error', message: `${what} goes to "${href}": only https:// and mailto: links can go in an email` };
   return { severity: 'error', message: `${what} goes to "${href}", which is not an absolute address: write it in full, starting https://` };
 }
@@ -66,12 +77,22 @@ export const linksRule: Rule = {
       const href = m[1]!;
       if (href === '' || href === '#' || /\{\{|%7B%7B/i.test(href)) {
         if (known.has(safeDecode(href.replace(/&amp;/g, '&')))) continue;
-        findings.push({ rule: 'links', severity: 'error', message: `a link in the email goes to "${href}": fix the template or field that produces it`, where: { excerpt: excerpt(ctx.html, m.index) } });
+        findings.push({
+          rule: 'links',
+          severity: 'error',
+          message: `a link in the email goes to "${href}": fix the template or field that produces it`,
+          where: { excerpt: excerpt(ctx.html, m.index) },
+        });
       }
     }
     if (/\{\{[^}]*\}\}/.test(ctx.html.replace(/href="[^"]*"/g, ''))) {
       const i = ctx.html.search(/\{\{[^}]*\}\}/);
-      findings.push({ rule: 'links', severity: 'error', message: 'the email contains a {{...}} placeholder that was never filled in', where: { excerpt: excerpt(ctx.html, i) } });
+      findings.push({
+        rule: 'links',
+        severity: 'error',
+        message: 'the email contains a {{...}} placeholder that was never filled in',
+        where: { excerpt: excerpt(ctx.html, i) },
+      });
     }
     return findings;
   },
@@ -84,7 +105,10 @@ export const linkTextRule: Rule = {
     const findings: Finding[] = [];
     for (const l of inventory(ctx).links) {
       if (l.kind === 'image') continue; // the images rule checks the alt text of linked images
-      const text = l.text.trim().replace(/[.!:…]+$/, '').toLowerCase();
+      const text = l.text
+        .trim()
+        .replace(/[.!:…]+$/, '')
+        .toLowerCase();
       if (VAGUE.has(text)) {
         findings.push({
           rule: 'link-text',

@@ -50,7 +50,13 @@ function countAddresses(value: string): number {
   return count;
 }
 
-const decode = (s: string) => s.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#x27;|&#39;/g, "'");
+const decode = (s: string) =>
+  s
+    .replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&#39;/g, "'");
 const flat = (s: string) => decode(s).replace(/\s+/g, ' ');
 
 export const messageRule: Rule = {
@@ -61,21 +67,47 @@ export const messageRule: Rule = {
     const eml = ctx.eml.toString('utf8');
     const headers = readHeaders(eml);
     const types = partTypes(eml);
-    if (!types.includes('text/plain')) f.push({ rule: 'message', severity: 'error', message: 'the message has no text/plain part: some recipients and spam filters need one', where: { excerpt: `email.eml: ${types.join(', ')}` } });
-    if (!types.includes('text/html')) f.push({ rule: 'message', severity: 'error', message: 'the message has no text/html part', where: { excerpt: `email.eml: ${types.join(', ')}` } });
+    if (!types.includes('text/plain'))
+      f.push({
+        rule: 'message',
+        severity: 'error',
+        message: 'the message has no text/plain part: some recipients and spam filters need one',
+        where: { excerpt: `email.eml: ${types.join(', ')}` },
+      });
+    if (!types.includes('text/html'))
+      f.push({ rule: 'message', severity: 'error', message: 'the message has no text/html part', where: { excerpt: `email.eml: ${types.join(', ')}` } });
     const from = headers.get('from') ?? '';
-    if (countAddresses(from) !== 1) f.push({ rule: 'message', severity: 'error', message: `From must be exactly one address, not "${from}": set sender in newsletter.config.yaml`, where: { file: 'newsletter.config.yaml', path: 'sender' } });
+    if (countAddresses(from) !== 1)
+      f.push({
+        rule: 'message',
+        severity: 'error',
+        message: `From must be exactly one address, not "${from}": set sender in newsletter.config.yaml`,
+        where: { file: 'newsletter.config.yaml', path: 'sender' },
+      });
 
     const { unsubscribe, postalAddress } = ctx.config;
     const html = flat(ctx.html);
     const text = flat(ctx.text);
     const routes = [unsubscribe.mailto, unsubscribe.url].filter((r): r is string => Boolean(r));
-    for (const [part, body] of [['HTML', html], ['plain text', text]] as const) {
+    for (const [part, body] of [
+      ['HTML', html],
+      ['plain text', text],
+    ] as const) {
       if (!routes.some((r) => body.includes(r)) || !/unsubscribe/i.test(body)) {
-        f.push({ rule: 'message', severity: 'error', message: `the ${part} has no unsubscribe route (${routes.join(' or ')}): the footer must say how to leave the list`, where: { file: 'newsletter.config.yaml', path: 'unsubscribe' } });
+        f.push({
+          rule: 'message',
+          severity: 'error',
+          message: `the ${part} has no unsubscribe route (${routes.join(' or ')}): the footer must say how to leave the list`,
+          where: { file: 'newsletter.config.yaml', path: 'unsubscribe' },
+        });
       }
       if (!body.includes(flat(postalAddress))) {
-        f.push({ rule: 'message', severity: 'error', message: `the ${part} does not show the sender's postal address ("${postalAddress}")`, where: { file: 'newsletter.config.yaml', path: 'postalAddress' } });
+        f.push({
+          rule: 'message',
+          severity: 'error',
+          message: `the ${part} does not show the sender's postal address ("${postalAddress}")`,
+          where: { file: 'newsletter.config.yaml', path: 'postalAddress' },
+        });
       }
     }
     if (f.length === 0 && !/^<[^<>@\s]+@[^<>@\s]+>$/.test(headers.get('message-id') ?? '')) {

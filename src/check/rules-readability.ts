@@ -37,7 +37,10 @@ const NAMED: Record<string, Rgb> = {
 /** A CSS colour (hex, rgb(), a few names); undefined for transparent or unknown. */
 export function parseColour(value: string | undefined): Rgb | undefined {
   if (!value) return undefined;
-  const v = value.trim().toLowerCase().replace(/\s*!important$/, '');
+  const v = value
+    .trim()
+    .toLowerCase()
+    .replace(/\s*!important$/, '');
   const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})\b/.exec(v)?.[1];
   if (hex) {
     const full = hex.length === 3 ? [...hex].map((c) => c + c).join('') : hex;
@@ -148,7 +151,8 @@ export function textSamples(html: string): TextSample[] {
       else if (HEADING_EM[name] || name === 'strong' || name === 'b') next.bold = true;
       const colour = parseColour(style.get('color')) ?? (name === 'a' ? LINK_BLUE : undefined);
       if (colour) next.colour = colour;
-      const background = parseColour(style.get('background-color')) ?? parseColour(style.get('background')?.split(/\s+(?![^(]*\))/)[0]) ?? parseColour(el.attribs.bgcolor);
+      const background =
+        parseColour(style.get('background-color')) ?? parseColour(style.get('background')?.split(/\s+(?![^(]*\))/)[0]) ?? parseColour(el.attribs.bgcolor);
       if (background) next.background = background;
       walk(el.children, next);
     }

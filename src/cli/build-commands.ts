@@ -79,7 +79,14 @@ function jsonSummary(result: BuildResult, o: BuildFlags, cwd: string): unknown {
       notes: result.report.notes,
       ...(o.check ? { links: result.report.links } : {}),
     },
-    assets: result.assets.map((a) => ({ src: a.src, file: rel(path.join(result.dir, 'assets', a.name)), url: a.url, bytes: a.content.length, width: a.width, height: a.height })),
+    assets: result.assets.map((a) => ({
+      src: a.src,
+      file: rel(path.join(result.dir, 'assets', a.name)),
+      url: a.url,
+      bytes: a.content.length,
+      width: a.width,
+      height: a.height,
+    })),
     ...(result.screenshots ? { screenshots: Object.fromEntries(Object.entries(result.screenshots).map(([k, f]) => [k, rel(f)])) } : {}),
   };
 }
@@ -89,9 +96,17 @@ export async function runBuild(issue: string, o: BuildFlags, io: Io, project: Pr
   const { root, cwd } = project;
   const extra =
     o.check || o.checkLinks
-      ? await (await import('../check/extra-rules.js')).extraRules({ spam: o.check, accessibility: o.check, clientSupport: o.check ? { root } : undefined, checkLinks: o.checkLinks })
+      ? await (await import('../check/extra-rules.js')).extraRules({
+          spam: o.check,
+          accessibility: o.check,
+          clientSupport: o.check ? { root } : undefined,
+          checkLinks: o.checkLinks,
+        })
       : { rules: [], notes: [] as string[] };
-  if (!o.check) extra.notes.push('SpamAssassin\'s score, the accessibility rules and the email-client support check run with "build-issue check"; online link checks with "build-issue check --links".');
+  if (!o.check)
+    extra.notes.push(
+      'SpamAssassin\'s score, the accessibility rules and the email-client support check run with "build-issue check"; online link checks with "build-issue check --links".',
+    );
   const result = await buildIssue(issueArg(issue, project), {
     root,
     configFile: project.configFile,
@@ -115,7 +130,9 @@ export async function runBuild(issue: string, o: BuildFlags, io: Io, project: Pr
     io.out(`\n${printable(formatReport(result.report, { full: o.check, max: 10 }))}`);
     if (blocked) {
       const n = result.report.counts.error;
-      io.err(`\nerror: the checks found ${n} error${n === 1 ? '' : 's'}: fix them before sending (the files are written, to look at). --allow-errors exits 0 anyway.\n`);
+      io.err(
+        `\nerror: the checks found ${n} error${n === 1 ? '' : 's'}: fix them before sending (the files are written, to look at). --allow-errors exits 0 anyway.\n`,
+      );
     }
   }
   return blocked ? ExitCode.FAILED : ExitCode.OK;

@@ -101,7 +101,8 @@ export function positive(name: string, integer: boolean) {
 /** A TCP port: a whole number from 1 to 65535. */
 export function portNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw usage(`--port must be a whole number from 1 to 65535, not "${value}"`, 'Leave --port out to use a free port.');
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw usage(`--port must be a whole number from 1 to 65535, not "${value}"`, 'Leave --port out to use a free port.');
   return n;
 }
 

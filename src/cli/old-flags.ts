@@ -90,7 +90,11 @@ export function oldRun(issue: string, o: OldOptions, io: Io): OldRun | undefined
   const connections = o.connections !== undefined && ['--connections', String(o.connections)];
   if (o.status) return { note: oldSpellingNote('--status', ['status', issue, json]), run: (p) => runStatus(issue, o, io, p) };
   if (o.watch) {
-    return { note: oldSpellingNote('--watch', ['preview', issue, ...(o.port ? ['--port', String(o.port)] : [])]), noteFirst: true, run: (p) => runPreview(issue, o, io, p) };
+    return {
+      note: oldSpellingNote('--watch', ['preview', issue, ...(o.port ? ['--port', String(o.port)] : [])]),
+      noteFirst: true,
+      run: (p) => runPreview(issue, o, io, p),
+    };
   }
   if (o.sendTest) {
     return {
@@ -110,6 +114,7 @@ export function oldRun(issue: string, o: OldOptions, io: Io): OldRun | undefined
   if (!o.check && !o.checkLinks && !o.screenshots) return undefined;
   const used = [o.check && '--check', o.checkLinks && '--check-links', o.screenshots && '--screenshots'].filter((w): w is string => Boolean(w)).join(' ');
   const common = [...(o.out ? ['--out', o.out] : []), o.allowErrors && '--allow-errors', json];
-  const now = o.check || o.checkLinks ? ['check', issue, o.checkLinks && '--links', o.screenshots && '--screenshots', ...common] : ['screenshots', issue, ...common];
+  const now =
+    o.check || o.checkLinks ? ['check', issue, o.checkLinks && '--links', o.screenshots && '--screenshots', ...common] : ['screenshots', issue, ...common];
   return { note: oldSpellingNote(used, now), run: (p) => runBuild(issue, o, io, p) };
 }

@@ -21,7 +21,9 @@ export async function runPreview(issue: string, o: { port?: number }, io: Io, pr
       if (e.type === 'built') {
         const { error, warning } = e.result.report.counts;
         const changed = e.changed.length ? ` (${e.changed.join(', ')})` : '';
-        io.out(`Built ${e.result.slug} in ${Math.round(e.ms)} ms${changed}: ${kb(e.result.bytes.html)} HTML, ${error} error${error === 1 ? '' : 's'}, ${warning} warning${warning === 1 ? '' : 's'}\n`);
+        io.out(
+          `Built ${e.result.slug} in ${Math.round(e.ms)} ms${changed}: ${kb(e.result.bytes.html)} HTML, ${error} error${error === 1 ? '' : 's'}, ${warning} warning${warning === 1 ? '' : 's'}\n`,
+        );
         if (e.result.schemaUpdated) io.out(`Updated ${rel(e.result.schemaUpdated)} (the schema your editor autocompletes from).\n`);
       } else if (e.type === 'failed') {
         io.err(`${printable(formatError(e.error))}\n  (the preview keeps the last good build; fix the file and save again)\n`);

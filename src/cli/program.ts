@@ -55,7 +55,12 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
   const allowErrors = () => new Option('--allow-errors', 'exit 0 even when the checks find errors (the files are written either way)');
 
   // build: the default command, which also takes the old flags (hidden; see old-flags.ts).
-  const build = command('build', 'build it into dist/<issue>/ (the default command)', 'Build the issue into dist/<issue>/ (email.html, email.txt, email.eml, report.json) with the offline checks. The default command.', { isDefault: true })
+  const build = command(
+    'build',
+    'build it into dist/<issue>/ (the default command)',
+    'Build the issue into dist/<issue>/ (email.html, email.txt, email.eml, report.json) with the offline checks. The default command.',
+    { isDefault: true },
+  )
     .addOption(out())
     .option('--json', 'print a machine-readable summary (JSON), check findings and errors included')
     .addOption(allowErrors())
@@ -85,50 +90,94 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
     state.code = await old.run(project(cmd));
   });
 
-  command('check', 'build it with every check (--links: online too)', 'Build the issue and run every check: SpamAssassin\'s score, the accessibility rules and email-client support too; print the full report, every link included.')
+  command(
+    'check',
+    'build it with every check (--links: online too)',
+    "Build the issue and run every check: SpamAssassin's score, the accessibility rules and email-client support too; print the full report, every link included.",
+  )
     .option('--links', 'also fetch every link and image online and report those that fail or redirect (needs the network)')
-    .option('--screenshots', 'also take the screenshots, adding the browser\'s render checks')
+    .option('--screenshots', "also take the screenshots, adding the browser's render checks")
     .addOption(out())
     .option('--json', 'print the summary and every finding as JSON')
     .addOption(allowErrors())
-    .addHelpText('after', commandHelp([['build-issue check july-2025', 'every check, offline'], ['build-issue check july-2025 --links', 'and every link fetched online']], 'SpamAssassin\'s score needs SpamAssassin (apt-get install spamassassin).'))
+    .addHelpText(
+      'after',
+      commandHelp(
+        [
+          ['build-issue check july-2025', 'every check, offline'],
+          ['build-issue check july-2025 --links', 'and every link fetched online'],
+        ],
+        "SpamAssassin's score needs SpamAssassin (apt-get install spamassassin).",
+      ),
+    )
     .action(async (issue: string, o: { links?: boolean; screenshots?: boolean; out?: string; allowErrors?: boolean }, cmd: Command) => {
       state.code = await runBuild(issue, { ...o, json, check: true, checkLinks: o.links }, io, project(cmd));
     });
 
-  command('preview', 'live preview, rebuilt on every save', 'Build the issue, serve a live preview on 127.0.0.1 and rebuild on every save, until Ctrl-C (exit 0).')
+  command(
+    'preview',
+    'live preview, rebuilt on every save',
+    'Build the issue, serve a live preview on 127.0.0.1 and rebuild on every save, until Ctrl-C (exit 0).',
+  )
     .option('--port <n>', 'the port (default: a free one)', portNumber)
-    .addHelpText('after', commandHelp([['build-issue preview july-2025', 'prints the address to open'], ['build-issue preview july-2025 --port 8080', 'on http://127.0.0.1:8080/']]))
+    .addHelpText(
+      'after',
+      commandHelp([
+        ['build-issue preview july-2025', 'prints the address to open'],
+        ['build-issue preview july-2025 --port 8080', 'on http://127.0.0.1:8080/'],
+      ]),
+    )
     .action(async (issue: string, o: { port?: number }, cmd: Command) => {
       state.code = await runPreview(issue, o, io, project(cmd));
     });
 
-  command('screenshots', 'build it and take PNGs with Chromium', 'Build the issue and write PNGs of it (desktop, phone, phone in dark mode) with Chromium, adding the browser\'s render checks.')
+  command(
+    'screenshots',
+    'build it and take PNGs with Chromium',
+    "Build the issue and write PNGs of it (desktop, phone, phone in dark mode) with Chromium, adding the browser's render checks.",
+  )
     .addOption(out())
     .option('--json', 'print the summary, the PNGs and the findings as JSON')
     .addOption(allowErrors())
-    .addHelpText('after', commandHelp([['build-issue screenshots july-2025', 'dist/july-2025/screenshot-*.png']], 'Needs Chromium: apt-get install chromium, or CHROMIUM_PATH naming one.'))
+    .addHelpText(
+      'after',
+      commandHelp(
+        [['build-issue screenshots july-2025', 'dist/july-2025/screenshot-*.png']],
+        'Needs Chromium: apt-get install chromium, or CHROMIUM_PATH naming one.',
+      ),
+    )
     .action(async (issue: string, o: { out?: string; allowErrors?: boolean }, cmd: Command) => {
       state.code = await runBuild(issue, { ...o, json, screenshots: true }, io, project(cmd));
     });
 
   addSendRate(
-    command('test-send', 'send it to the editors, subject marked [TEST]', 'Send the built issue to the editors in the config (or --to), subject marked [TEST], and record this version as test-sent.').option(
-      '--to <addresses>',
-      'send to these comma-separated addresses instead of the editors',
-    ),
+    command(
+      'test-send',
+      'send it to the editors, subject marked [TEST]',
+      'Send the built issue to the editors in the config (or --to), subject marked [TEST], and record this version as test-sent.',
+    ).option('--to <addresses>', 'send to these comma-separated addresses instead of the editors'),
   )
     .option('--json', 'print the outcome as JSON')
-    .addHelpText('after', commandHelp([['build-issue test-send july-2025', 'to the editors'], ['build-issue test-send july-2025 --to a@example.org,b@example.org', 'to these two']], 'The mail server is SMTP_URL (environment or .env).'))
+    .addHelpText(
+      'after',
+      commandHelp(
+        [
+          ['build-issue test-send july-2025', 'to the editors'],
+          ['build-issue test-send july-2025 --to a@example.org,b@example.org', 'to these two'],
+        ],
+        'The mail server is SMTP_URL (environment or .env).',
+      ),
+    )
     .action(async (issue: string, o: { to?: string; rate?: number; connections?: number }, cmd: Command) => {
       state.code = await runTestSend(issue, { ...o, json }, io, project(cmd));
     });
 
   addSendRate(
-    command('send', 'send it to the circulation list (resumable)', 'Send the issue to the circulation list, one message each, after you confirm; run it again to resume where it stopped (nobody is sent twice).').requiredOption(
-      '--list <file.csv>',
-      'the circulation list: a CSV with an email column (from the folder you are in)',
-    ),
+    command(
+      'send',
+      'send it to the circulation list (resumable)',
+      'Send the issue to the circulation list, one message each, after you confirm; run it again to resume where it stopped (nobody is sent twice).',
+    ).requiredOption('--list <file.csv>', 'the circulation list: a CSV with an email column (from the folder you are in)'),
   )
     .option('--yes', 'do not ask for confirmation (for scripts)')
     .option('--dry-run', 'do everything except talk to the mail server, and print what would happen')
@@ -146,13 +195,32 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
         'Ctrl-C (SIGTERM, SIGHUP) finishes and records the messages in flight, then\nexits 130 (143, 129); a second one stops at once. Run the same command to\nresume. Exit 1 when anyone is left failed, unknown or unsent.',
       ),
     )
-    .action(async (issue: string, o: { list: string; yes?: boolean; dryRun?: boolean; retryFailed?: boolean; resendUnknown?: boolean; skipTestGate?: boolean; rate?: number; connections?: number }, cmd: Command) => {
-      state.code = await runSend(issue, { ...o, json }, io, project(cmd));
-    });
+    .action(
+      async (
+        issue: string,
+        o: {
+          list: string;
+          yes?: boolean;
+          dryRun?: boolean;
+          retryFailed?: boolean;
+          resendUnknown?: boolean;
+          skipTestGate?: boolean;
+          rate?: number;
+          connections?: number;
+        },
+        cmd: Command,
+      ) => {
+        state.code = await runSend(issue, { ...o, json }, io, project(cmd));
+      },
+    );
 
-  command('status', 'the test sends and the send, from the ledger', 'Show the test sends and the state of the send to the list, from its ledger (sends/<issue>/).')
+  command(
+    'status',
+    'the test sends and the send, from the ledger',
+    'Show the test sends and the state of the send to the list, from its ledger (sends/<issue>/).',
+  )
     .option('--json', 'print it as JSON')
-    .addHelpText('after', commandHelp([['build-issue status july-2025', 'sent, failed (with the server\'s answer), unknown']]))
+    .addHelpText('after', commandHelp([['build-issue status july-2025', "sent, failed (with the server's answer), unknown"]]))
     .action(async (issue: string, _o: unknown, cmd: Command) => {
       state.code = await runStatus(issue, { json }, io, project(cmd));
     });
@@ -164,9 +232,18 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
     .argument('<issue>', 'the new issue name, e.g. august-2025 (lower-case letters, digits and hyphens)')
     .helpOption('-h, --help', 'show this help')
     .showHelpAfterError('(run "build-issue new --help" for usage)')
-    .option('--from <previous>', 'start from this issue (e.g. july-2025): keeps the masthead, contents, Practice Spotlight, partners, notices and footer; empties the dated content')
+    .option(
+      '--from <previous>',
+      'start from this issue (e.g. july-2025): keeps the masthead, contents, Practice Spotlight, partners, notices and footer; empties the dated content',
+    )
     .option('--json', 'print a machine-readable summary')
-    .addHelpText('after', commandHelp([['build-issue new august-2025 --from july-2025', 'next month from this one'], ['build-issue new august-2025', 'from the commented starter']]))
+    .addHelpText(
+      'after',
+      commandHelp([
+        ['build-issue new august-2025 --from july-2025', 'next month from this one'],
+        ['build-issue new august-2025', 'from the commented starter'],
+      ]),
+    )
     .action(async (slug: string, o: { from?: string }, cmd: Command) => {
       state.code = await runNew(slug, { ...o, json }, io, project(cmd));
     });

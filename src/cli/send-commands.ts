@@ -59,9 +59,12 @@ function sendSummary(r: SendReport, io: Io): string {
   ];
   for (const f of res.failed.slice(0, 20)) lines.push(`  failed  ${f.email}: ${f.response}${f.temporary ? ' (temporary: --retry-failed tries again)' : ''}`);
   if (res.failed.length > 20) lines.push(`  ... and ${res.failed.length - 20} more failed (see "build-issue status ${r.plan.build.slug}")`);
-  for (const u of [...res.unknown, ...r.plan.unknownKept]) lines.push(`  unknown ${u}: the connection dropped before the server answered; it may or may not have arrived (not re-sent unless --resend-unknown)`);
-  if (paused) lines.push('', `The send paused itself: ${paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
-  else if (res.interrupted) lines.push('', `Stopped by ${stopName(io)} after the messages in flight, which are recorded. Run the same command to resume: nobody is sent twice.`);
+  for (const u of [...res.unknown, ...r.plan.unknownKept])
+    lines.push(`  unknown ${u}: the connection dropped before the server answered; it may or may not have arrived (not re-sent unless --resend-unknown)`);
+  if (paused)
+    lines.push('', `The send paused itself: ${paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
+  else if (res.interrupted)
+    lines.push('', `Stopped by ${stopName(io)} after the messages in flight, which are recorded. Run the same command to resume: nobody is sent twice.`);
   else if (res.unsent.length) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
   for (const w of res.warnings) lines.push(`warning: ${w}`);
   return `${lines.join('\n')}\n`;
@@ -92,7 +95,10 @@ export async function runStatus(issue: string, o: SendFlags, io: Io, project: Pr
 /** `test-send`: the built issue to the editors (or --to), subject marked [TEST]. */
 export async function runTestSend(issue: string, o: SendFlags, io: Io, project: Project): Promise<number> {
   io.graceful?.('send');
-  const to = o.to?.split(',').map((a) => a.trim()).filter(Boolean);
+  const to = o.to
+    ?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   const r = await (await sending()).sendTest(issueArg(issue, project), {
     root: project.root,
     build: { configFile: project.configFile },
@@ -103,15 +109,32 @@ export async function runTestSend(issue: string, o: SendFlags, io: Io, project: 
     signal: io.signal,
   });
   const ok = r.result.sent.length === r.to.length;
-  if (o.json) io.out(jsonText({ ok, slug: r.build.slug, hash: r.build.hash, to: r.to, sent: r.result.sent, failed: r.result.failed, unknown: r.result.unknown, ...(r.result.paused ? { paused: r.result.paused } : {}) }));
+  if (o.json)
+    io.out(
+      jsonText({
+        ok,
+        slug: r.build.slug,
+        hash: r.build.hash,
+        to: r.to,
+        sent: r.result.sent,
+        failed: r.result.failed,
+        unknown: r.result.unknown,
+        ...(r.result.paused ? { paused: r.result.paused } : {}),
+      }),
+    );
   else {
     io.out(`Test send of ${r.build.slug} (build ${r.build.hash.slice(0, 12)}) via ${r.smtp}: "[TEST] ${r.build.issue.subject}"\n`);
     for (const e of r.result.sent) io.out(`  sent    ${e}\n`);
     for (const f of r.result.failed) io.out(`  failed  ${f.email}: ${f.response}\n`);
     for (const u of r.result.unknown) io.out(`  unknown ${u}\n`);
     if (r.result.paused) io.out(`\nThe send stopped: ${r.result.paused}.\n`);
-    if (r.build.report.counts.error) io.out(`\nNote: the checks found ${r.build.report.counts.error} error(s); fix them before the real send (build-issue check ${r.build.slug}).\n`);
-    io.out(ok ? `\nRecorded: this version may now be sent with "build-issue send ${r.build.slug} --list <file.csv>" once the editors approve it.\n` : `\nNot recorded as test-sent: not every editor received it.\n`);
+    if (r.build.report.counts.error)
+      io.out(`\nNote: the checks found ${r.build.report.counts.error} error(s); fix them before the real send (build-issue check ${r.build.slug}).\n`);
+    io.out(
+      ok
+        ? `\nRecorded: this version may now be sent with "build-issue send ${r.build.slug} --list <file.csv>" once the editors approve it.\n`
+        : `\nNot recorded as test-sent: not every editor received it.\n`,
+    );
   }
   return ok ? ExitCode.OK : ExitCode.FAILED;
 }
@@ -155,11 +178,27 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
         slug: p.build.slug,
         hash: p.build.hash,
         // Line numbers and reasons only: the rows themselves are personal data, and JSON output ends up in logs.
-        list: { rows: p.list.rows, recipients: p.list.recipients.length, invalid: p.list.invalid.map(({ line, reason }) => ({ line, reason })), warnings: p.list.warnings.map(({ line, reason }) => ({ line, reason })), duplicates: p.list.duplicates.length, suppressed: p.list.suppressed.length },
+        list: {
+          rows: p.list.rows,
+          recipients: p.list.recipients.length,
+          invalid: p.list.invalid.map(({ line, reason }) => ({ line, reason })),
+          warnings: p.list.warnings.map(({ line, reason }) => ({ line, reason })),
+          duplicates: p.list.duplicates.length,
+          suppressed: p.list.suppressed.length,
+        },
         warnings: [...p.warnings, ...(res?.warnings ?? [])],
         alreadySent: p.alreadySent,
         toSend: p.todo.length,
-        ...(res ? { sent: res.sent.length, failed: res.failed, unknown: [...res.unknown, ...p.unknownKept], unsent: res.unsent.length, paused: res.paused, interrupted: res.interrupted } : {}),
+        ...(res
+          ? {
+              sent: res.sent.length,
+              failed: res.failed,
+              unknown: [...res.unknown, ...p.unknownKept],
+              unsent: res.unsent.length,
+              paused: res.paused,
+              interrupted: res.interrupted,
+            }
+          : {}),
         outstanding: report.outstanding,
       }),
     );

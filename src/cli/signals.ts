@@ -34,7 +34,9 @@ export function watchSignals(write: (text: string) => void = (t) => process.stde
     controller.abort();
     if (graceful === 'send') {
       const how = name === 'SIGINT' ? 'Ctrl-C' : name;
-      write(`\nStopping (${how}): finishing and recording the messages in flight (${name === 'SIGINT' ? 'Ctrl-C' : 'the same signal'} again stops at once)...\n`);
+      write(
+        `\nStopping (${how}): finishing and recording the messages in flight (${name === 'SIGINT' ? 'Ctrl-C' : 'the same signal'} again stops at once)...\n`,
+      );
     }
   };
   const handlers = Object.keys(STOP_SIGNALS).map((name) => [name, () => onSignal(name as StopSignal)] as const);

@@ -35,9 +35,7 @@
  */
 import { domainToASCII } from 'node:url';
 
-export type ParsedAddress =
-  | { ok: true; display: string; wire: string; key: string }
-  | { ok: false; reason: string };
+export type ParsedAddress = { ok: true; display: string; wire: string; key: string } | { ok: false; reason: string };
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -47,7 +45,8 @@ const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{
 const DOMAIN_CHARS = /^[\p{L}\p{M}\p{N}.\u3002\uff0e\uff61-]+$/u;
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** The usual address, already in wire form: skips the conversion (a list of 100,000 is mostly these). */
-const PLAIN_ASCII = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const PLAIN_ASCII =
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const fail = (reason: string): ParsedAddress => ({ ok: false, reason });
 
@@ -102,7 +101,8 @@ export function parseAddress(input: string): ParsedAddress {
   const labels = ascii.split('.');
   if (labels.length < 2 || labels.some((l) => l === '')) return fail('the domain has an empty part between dots');
   if (labels.some((l) => l.length > 63)) return fail('a part of the domain is longer than 63 characters');
-  if (!labels.every((l) => LDH_LABEL.test(l))) return fail('the domain has characters a domain cannot have (letters, digits and hyphens between dots; no hyphen at either end of a part)');
+  if (!labels.every((l) => LDH_LABEL.test(l)))
+    return fail('the domain has characters a domain cannot have (letters, digits and hyphens between dots; no hyphen at either end of a part)');
   if (/^\d+$/.test(labels[labels.length - 1]!)) return fail('the domain ends in a number (an IP address is not a mail domain)');
   if (ascii.length > 253) return fail('the domain is longer than 253 characters');
   const wire = `${local}@${ascii}`;

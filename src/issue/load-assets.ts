@@ -168,7 +168,10 @@ export async function loadAssets(loaded: LoadedIssue, config: Config, slug: stri
       const file = path.resolve(issueDir, src);
       const w = { file: where.file ?? loaded.shownAs, line: where.line, col: where.col, path: where.path };
       if (path.isAbsolute(src) || !file.startsWith(assetsRoot + path.sep)) {
-        problem(w, `"${src}" is not in ${shownDir}/assets/: put the picture in ${suggested} and write src: assets/${slug}/${path.basename(src)} (paths are relative to the issue file)`);
+        problem(
+          w,
+          `"${src}" is not in ${shownDir}/assets/: put the picture in ${suggested} and write src: assets/${slug}/${path.basename(src)} (paths are relative to the issue file)`,
+        );
         return;
       }
       const read = await readInside(file, realRoot);
@@ -223,7 +226,10 @@ export async function loadAssets(loaded: LoadedIssue, config: Config, slug: stri
       const ext = size.type === 'jpg' ? (/\.jpeg$/i.test(src) ? 'jpeg' : 'jpg') : size.type;
       const contentType = size.type ? TYPES[size.type] : undefined;
       if (!contentType || !ext) {
-        problem(w, `"${src}" is a ${String(size.type).toUpperCase()} image, which Outlook (and some webmail) does not show: save it as PNG, or JPEG for photos`);
+        problem(
+          w,
+          `"${src}" is a ${String(size.type).toUpperCase()} image, which Outlook (and some webmail) does not show: save it as PNG, or JPEG for photos`,
+        );
         return;
       }
       // The header alone passes a picture cut off in a copy or a download: prove the file whole.

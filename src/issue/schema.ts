@@ -30,11 +30,7 @@ const Id = z
   .string()
   .regex(/^[a-z][a-z0-9-]*$/, { message: 'must be lower-case letters, digits and hyphens, starting with a letter' })
   .describe('A short anchor name for the contents list, such as "vess" (made from the heading if left out)');
-const Contents = z
-  .string()
-  .trim()
-  .min(1)
-  .describe('The entry for this section in the contents list; leave out to keep the section out of the list');
+const Contents = z.string().trim().min(1).describe('The entry for this section in the contents list; leave out to keep the section out of the list');
 
 /** The fields of every section that has a heading and may appear in the contents list. */
 const headed = { id: Id.optional(), heading: Heading, contents: Contents.optional() };
@@ -53,7 +49,7 @@ export const sectionSchemas = {
         })
         .describe('The signature: name, role and an optional photo'),
     })
-    .describe('A letter with greeting, body and signature (the chair\'s letter)'),
+    .describe("A letter with greeting, body and signature (the chair's letter)"),
 
   contents: z
     .strictObject({
@@ -156,10 +152,7 @@ export const SECTION_KINDS = Object.keys(sectionSchemas) as SectionKind[];
 
 export const Section = z.discriminatedUnion(
   'kind',
-  Object.values(sectionSchemas) as unknown as [
-    (typeof sectionSchemas)[SectionKind],
-    ...(typeof sectionSchemas)[SectionKind][],
-  ],
+  Object.values(sectionSchemas) as unknown as [(typeof sectionSchemas)[SectionKind], ...(typeof sectionSchemas)[SectionKind][]],
 );
 
 export const IssueSchema = z
@@ -168,12 +161,13 @@ export const IssueSchema = z
     masthead: z.string().trim().min(1).describe('The name at the top of the email, as it should appear'),
     label: z.string().trim().min(1).describe('The issue label under the masthead, e.g. "July 2025 ISSUE"'),
     date: z.iso.date().describe('The issue date as YYYY-MM-DD, e.g. 2025-07-01'),
-    subject: z.string().trim().min(1).regex(/^[^\r\n]*$/, { message: 'must be on one line' }).describe('The email subject line; keep it under 60 characters'),
-    preheader: z
+    subject: z
       .string()
       .trim()
       .min(1)
-      .describe('The preview line inboxes show after the subject; say something the subject does not'),
+      .regex(/^[^\r\n]*$/, { message: 'must be on one line' })
+      .describe('The email subject line; keep it under 60 characters'),
+    preheader: z.string().trim().min(1).describe('The preview line inboxes show after the subject; say something the subject does not'),
     sections: z.array(Section).min(1).describe('The sections of the email, in order; each has a "kind"'),
     accept: z
       .array(

@@ -129,7 +129,14 @@ function verifyPng(buf: Buffer, maxDecodedBytes: number): void {
     const length = buf.readUInt32BE(pos);
     const type = buf.toString('latin1', pos + 4, pos + 8);
     if (!/^[A-Za-z]{4}$/.test(type)) throw new Damaged(`a chunk at byte ${pos} has no valid name`);
-    if (length > 0x7fffffff || pos + 12 + length > buf.length) throw new Damaged(type === 'IEND' ? 'the file ends in the middle of its end chunk (IEND)' : type === 'IDAT' || idat.length ? CUT : `the file ends in the middle of chunk ${type}`);
+    if (length > 0x7fffffff || pos + 12 + length > buf.length)
+      throw new Damaged(
+        type === 'IEND'
+          ? 'the file ends in the middle of its end chunk (IEND)'
+          : type === 'IDAT' || idat.length
+            ? CUT
+            : `the file ends in the middle of chunk ${type}`,
+      );
     const body = buf.subarray(pos + 8, pos + 8 + length);
     if (crc32(buf.subarray(pos + 4, pos + 8 + length)) !== buf.readUInt32BE(pos + 8 + length)) throw new Damaged(`chunk ${type} is damaged (checksum)`);
     if (!ihdr && type !== 'IHDR') throw new Damaged('the header chunk (IHDR) is not first');

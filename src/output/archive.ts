@@ -33,9 +33,7 @@ export function issueSummary(slug: string, issue: Issue): IssueSummary {
 
 /** The browser version: the email without its hidden preheader and its "View in your browser" line. */
 export function browserVersion(emailHtml: string): string {
-  return emailHtml
-    .replace(/<div style="display:none;[^"]*">[\s\S]*?<\/div>/, '')
-    .replace(/<div class="view-online"[\s\S]*?<\/div>/, '');
+  return emailHtml.replace(/<div style="display:none;[^"]*">[\s\S]*?<\/div>/, '').replace(/<div class="view-online"[\s\S]*?<\/div>/, '');
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -61,9 +59,10 @@ function indexHtml(issues: IssueSummary[], config: Config): string {
   const name = issues[0]?.title ?? config.sender.name;
   const items = issues
     .map(
-      (i) => `<li><h2><a href="${esc(i.slug)}/">${esc(i.label)}</a></h2><p class="date">${esc(i.date)}: ${esc(i.subject)}</p>${
-        i.contents.length ? `<ul>${i.contents.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : ''
-      }</li>`,
+      (i) =>
+        `<li><h2><a href="${esc(i.slug)}/">${esc(i.label)}</a></h2><p class="date">${esc(i.date)}: ${esc(i.subject)}</p>${
+          i.contents.length ? `<ul>${i.contents.map((c) => `<li>${esc(c)}</li>`).join('')}</ul>` : ''
+        }</li>`,
     )
     .join('\n');
   return `<!doctype html>

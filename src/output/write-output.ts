@@ -61,7 +61,8 @@ export async function checkReplaceable(dir: string, shown: (f: string) => string
   const st = await lstat(dir).catch(() => undefined);
   if (!st) return;
   const hint = `Move or rename ${shown(dir)} (the build would replace it whole), or build elsewhere with --out <folder>.`;
-  if (!st.isDirectory()) throw refused(`${shown(dir)} is ${st.isSymbolicLink() ? 'a link' : 'a file'}, not a folder this tool wrote: it was left as it is`, hint);
+  if (!st.isDirectory())
+    throw refused(`${shown(dir)} is ${st.isSymbolicLink() ? 'a link' : 'a file'}, not a folder this tool wrote: it was left as it is`, hint);
   const names = (await entries(dir)) ?? [];
   if (names.includes(BUILD_MARKER)) return;
   const foreign = names.filter((n) => !BUILD_FILE.test(n));
@@ -80,7 +81,10 @@ export async function checkReplaceable(dir: string, shown: (f: string) => string
 export async function checkOwnFile(file: string, marks: readonly string[], shown: (f: string) => string): Promise<void> {
   const text = await readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined || marks.some((m) => text.includes(m))) return;
-  throw refused(`${shown(file)} was not written by build-issue: it was left as it is, and nothing was built`, `The archive writes ${path.basename(file)} into the output folder. Build into a folder of its own: --out <new-folder>.`);
+  throw refused(
+    `${shown(file)} was not written by build-issue: it was left as it is, and nothing was built`,
+    `The archive writes ${path.basename(file)} into the output folder. Build into a folder of its own: --out <new-folder>.`,
+  );
 }
 
 /** Write `files` (name, or folder/name -> content) as the whole content of `dir`, with the build marker. */
@@ -96,14 +100,23 @@ export async function writeOutputDir(dir: string, files: Record<string, string |
     // mkdtemp makes a private (0700) folder; dist/ is published as the web archive, so make it readable like any other.
     await chmod(staging, 0o755);
     // Names may hold a folder ("assets/leaflet.3f2a9c1b.png").
-    const folders = new Set(Object.keys(files).map((name) => path.dirname(name)).filter((d) => d !== '.'));
+    const folders = new Set(
+      Object.keys(files)
+        .map((name) => path.dirname(name))
+        .filter((d) => d !== '.'),
+    );
     await Promise.all([...folders].map((d) => mkdir(path.join(staging!, d), { recursive: true })));
     // allSettled, not all: on a failed write the others must have finished before the staging folder is removed below.
-    const writes = await Promise.allSettled(Object.entries({ ...files, [BUILD_MARKER]: MARKER_TEXT }).map(([name, content]) => writeFile(path.join(staging!, name), content)));
+    const writes = await Promise.allSettled(
+      Object.entries({ ...files, [BUILD_MARKER]: MARKER_TEXT }).map(([name, content]) => writeFile(path.join(staging!, name), content)),
+    );
     const failed = writes.find((w) => w.status === 'rejected');
     if (failed) throw failed.reason;
     const old = `${path.join(parent, `.${base}.old-`)}${process.pid}-${Date.now()}`;
-    const hadOld = await lstat(dir).then(() => true, () => false);
+    const hadOld = await lstat(dir).then(
+      () => true,
+      () => false,
+    );
     if (hadOld) await rename(dir, old);
     try {
       await rename(staging, dir);

@@ -61,7 +61,7 @@ function mjmlError(issues: MjmlIssue[], rendered: RenderedMjml, cause: unknown):
   }
   return new NewsletterError('EMJML', `MJML rejected the email: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the templates`, {
     problems,
-    hint: 'Fix the partial named; the MJML reference at documentation.mjml.io lists each tag\'s attributes and where it may go.',
+    hint: "Fix the partial named; the MJML reference at documentation.mjml.io lists each tag's attributes and where it may go.",
     cause,
   });
 }

@@ -33,10 +33,14 @@ export function forbiddenLinks(html: string): { attribute: string; value: string
 export function assertSafeLinks(html: string, where: string): void {
   const bad = forbiddenLinks(html);
   if (!bad.length) return;
-  throw new NewsletterError('EISSUE_INVALID', `${where}: the built email has ${bad.length} link${bad.length === 1 ? '' : 's'} with a scheme that cannot go in an email; nothing was written`, {
-    problems: bad.slice(0, 10).map((b) => ({
-      message: `${b.attribute}="${JSON.stringify(b.value.slice(0, 60)).slice(1, -1)}" uses "${linkScheme(b.value)}:": only https://, http:// and mailto: links (and #anchors) can go in an email`,
-    })),
-    hint: 'Find the address in the templates (templates/*.mjml.hbs), the issue file or newsletter.config.yaml, and replace it with the page\'s https:// address.',
-  });
+  throw new NewsletterError(
+    'EISSUE_INVALID',
+    `${where}: the built email has ${bad.length} link${bad.length === 1 ? '' : 's'} with a scheme that cannot go in an email; nothing was written`,
+    {
+      problems: bad.slice(0, 10).map((b) => ({
+        message: `${b.attribute}="${JSON.stringify(b.value.slice(0, 60)).slice(1, -1)}" uses "${linkScheme(b.value)}:": only https://, http:// and mailto: links (and #anchors) can go in an email`,
+      })),
+      hint: "Find the address in the templates (templates/*.mjml.hbs), the issue file or newsletter.config.yaml, and replace it with the page's https:// address.",
+    },
+  );
 }

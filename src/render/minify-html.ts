@@ -15,9 +15,7 @@
  * Whitespace inside `<pre>` and `<textarea>` is kept (our templates have none).
  */
 
-const BLOCK = new Set(
-  'html head body title meta link style table thead tbody tfoot tr td th div p ul ol li h1 h2 h3 h4 h5 h6 center br hr img'.split(' '),
-);
+const BLOCK = new Set('html head body title meta link style table thead tbody tfoot tr td th div p ul ol li h1 h2 h3 h4 h5 h6 center br hr img'.split(' '));
 
 const CONDITIONAL = /^<!--(\[if |<!\[endif\]|\s*\[endif\])/;
 
@@ -75,9 +73,7 @@ export function minifyHtml(html: string): string {
 }
 
 function collapse(text: string): string {
-  return text
-    .replace(/\s+/g, ' ')
-    .replace(/ style="([^"]*)"/g, (_, css: string) => ` style="${minifyCss(css).replace(/;$/, '')}"`);
+  return text.replace(/\s+/g, ' ').replace(/ style="([^"]*)"/g, (_, css: string) => ` style="${minifyCss(css).replace(/;$/, '')}"`);
 }
 
 /** Remove a space between two tags when both are block or table tags (or comments). */

@@ -145,9 +145,7 @@ export function eventFileName(event: SectionOf<'event'>, index: number): string 
 export function sectionViews(issue: Issue, config: Config, slug: string, assets: Assets = new Map()): { kind: SectionKind; view: object }[] {
   const ids = sectionIds(issue.sections);
   return issue.sections.map((section, i) => {
-    const contentsAfter = issue.sections.flatMap((s, j) =>
-      j > i && 'contents' in s && s.contents && ids[j] ? [{ id: ids[j]!, label: s.contents }] : [],
-    );
+    const contentsAfter = issue.sections.flatMap((s, j) => (j > i && 'contents' in s && s.contents && ids[j] ? [{ id: ids[j]!, label: s.contents }] : []));
     const build = builders[section.kind] as ViewBuilder<typeof section.kind>;
     return { kind: section.kind, view: build(section, { issue, config, slug, index: i, id: ids[i], contentsAfter, assets }) };
   });

@@ -64,21 +64,33 @@ export function templateError(err: unknown, name: string): NewsletterError {
   const parse = /Parse error on line (\d+):/.exec(raw);
   const strict = /"(.+)" not defined in .* - (\d+):(\d+)/.exec(raw);
   if (strict) {
-    return new NewsletterError('ETEMPLATE', `${name}:${strict[2]}:${Number(strict[3]) + 1} the template uses "{{${strict[1]}}}", which this section does not have`, {
-      hint: 'Check the spelling against the section\'s fields in src/issue/schema.ts, or wrap an optional field in {{#if ...}}.',
-      cause: err,
-    });
+    return new NewsletterError(
+      'ETEMPLATE',
+      `${name}:${strict[2]}:${Number(strict[3]) + 1} the template uses "{{${strict[1]}}}", which this section does not have`,
+      {
+        hint: "Check the spelling against the section's fields in src/issue/schema.ts, or wrap an optional field in {{#if ...}}.",
+        cause: err,
+      },
+    );
   }
   if (/got 'EOF'/.test(raw)) {
-    return new NewsletterError('ETEMPLATE', `${name}: a block is opened but never closed: each {{#if ...}}, {{#each ...}} and {{#unless ...}} needs its {{/if}}, {{/each}} or {{/unless}}`, {
-      hint: 'Find the block that has no closing tag and add it.',
-      cause: err,
-    });
+    return new NewsletterError(
+      'ETEMPLATE',
+      `${name}: a block is opened but never closed: each {{#if ...}}, {{#each ...}} and {{#unless ...}} needs its {{/if}}, {{/each}} or {{/unless}}`,
+      {
+        hint: 'Find the block that has no closing tag and add it.',
+        cause: err,
+      },
+    );
   }
-  return new NewsletterError('ETEMPLATE', `${name}${parse ? `:${parse[1]}` : ''} the template does not compile: ${raw.split('\n').filter(Boolean).slice(-1)[0] ?? raw}`, {
-    hint: 'Fix the Handlebars syntax ({{field}}, {{{html}}}, {{#if x}}...{{/if}}, {{#each list}}...{{/each}}).',
-    cause: err,
-  });
+  return new NewsletterError(
+    'ETEMPLATE',
+    `${name}${parse ? `:${parse[1]}` : ''} the template does not compile: ${raw.split('\n').filter(Boolean).slice(-1)[0] ?? raw}`,
+    {
+      hint: 'Fix the Handlebars syntax ({{field}}, {{{html}}}, {{#if x}}...{{/if}}, {{#each list}}...{{/each}}).',
+      cause: err,
+    },
+  );
 }
 
 async function readTemplate(dir: string, file: string, label: string): Promise<string> {

@@ -56,4 +56,3 @@ export function toPlainText(html: string): string {
   const text = convert(prepared, options);
   return `${text.replace(/\n{3,}/g, '\n\n').trim()}\n`;
 }
-

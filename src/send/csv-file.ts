@@ -28,9 +28,9 @@ export const normaliseHeader = (h: string) =>
     .toLowerCase()
     .replace(/[\s_]+/g, ' ');
 
-
 /** Text from a file (a column header, a file name) made safe to print: control, direction and zero-width characters as <U+XXXX>. */
-export const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `<${codePoint(c)}>`);
+export const printable = (text: string) =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g, (c) => `<${codePoint(c)}>`);
 
 // ---------------------------------------------------------------------------
 // Reading files

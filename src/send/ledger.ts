@@ -34,7 +34,23 @@
  * record starts on a fresh line. A damaged "about to send" that still names its
  * address keeps that address unknown (never silently sent again).
  */
-import { appendFileSync, closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
 import { addressKey } from '../issue/email-address.js';
@@ -132,7 +148,14 @@ function parseLedger(buf: Buffer, visit?: (item: Item) => void): Parsed {
           if (!bad) return;
           const kind = /"t":"(\w+)"/.exec(bad)?.[1];
           const email = /"email":"((?:[^"\\]|\\.)+)"/.exec(bad)?.[1];
-          const d: Damage = { text: bad, start: offset, end: next, last: isLast && final, kind, email: email === undefined ? undefined : safeJsonString(email) };
+          const d: Damage = {
+            text: bad,
+            start: offset,
+            end: next,
+            last: isLast && final,
+            kind,
+            email: email === undefined ? undefined : safeJsonString(email),
+          };
           damage.push(d);
           push({ d });
           bad = '';
@@ -334,7 +357,10 @@ export class Ledger {
     } catch (err) {
       const f = describeFailure(file, err as NodeJS.ErrnoException, 'set aside');
       this.close();
-      throw new NewsletterError('ESEND', `not sending: ${shownLedger(file)} has a damaged line that could not be set aside: ${f.problem}`, { hint: `Nothing was sent. To go on: ${f.todo}.`, cause: err });
+      throw new NewsletterError('ESEND', `not sending: ${shownLedger(file)} has a damaged line that could not be set aside: ${f.problem}`, {
+        hint: `Nothing was sent. To go on: ${f.todo}.`,
+        cause: err,
+      });
     }
     try {
       writeFileSync(this.reserve, Buffer.alloc(RESERVE_BYTES), { mode: 0o600 });
@@ -358,7 +384,16 @@ export class Ledger {
   private heal(parsed: Parsed): void {
     const aside = `${this.file}.damaged`;
     const stamp = now();
-    appendFileSync(aside, parsed.damage.map((d) => `# ${stamp} set aside from ${path.basename(this.file)}, bytes ${d.start}-${d.start + Buffer.byteLength(d.text)}${d.last ? ' (its last line)' : ''}:\n${d.text}\n`).join(''), { mode: 0o600 });
+    appendFileSync(
+      aside,
+      parsed.damage
+        .map(
+          (d) =>
+            `# ${stamp} set aside from ${path.basename(this.file)}, bytes ${d.start}-${d.start + Buffer.byteLength(d.text)}${d.last ? ' (its last line)' : ''}:\n${d.text}\n`,
+        )
+        .join(''),
+      { mode: 0o600 },
+    );
     const fd = openSync(aside, 'r');
     try {
       fsyncSync(fd);
@@ -379,7 +414,12 @@ export class Ledger {
     } else {
       // Damage in the middle: write the ledger again, whole records only, and put it in place atomically.
       const tmp = `${this.file}.healing`;
-      const text = Buffer.from(parsed.items.flatMap((item) => ('r' in item ? [item.r] : standIns(item.d))).map((r) => `${JSON.stringify(r)}\n`).join(''));
+      const text = Buffer.from(
+        parsed.items
+          .flatMap((item) => ('r' in item ? [item.r] : standIns(item.d)))
+          .map((r) => `${JSON.stringify(r)}\n`)
+          .join(''),
+      );
       writeFileSync(tmp, text, { mode: 0o600 });
       const tfd = openSync(tmp, 'r+');
       try {

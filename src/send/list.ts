@@ -75,7 +75,6 @@ export interface ListResult {
   warnings: ListWarning[];
 }
 
-
 /**
  * Whether every `joiner` (U+200C or U+200D) in `text` sits between two letters of a script
  * that joins (Arabic, Persian, the Indic scripts...), where it is part of the spelling.
@@ -143,7 +142,11 @@ export async function readList(file: string, options: { suppressionFile?: string
     const rawName = columns.name === undefined ? '' : (fields[columns.name] ?? '');
     // A control character (NUL, ESC...) has no place in a To: header: the row is skipped, not cleaned.
     if (CONTROL_CHARS.test(rawName)) {
-      result.invalid.push({ line, value: email, reason: 'a control character in the name (an invisible character such as NUL or ESC, from a bad export?): fix the name cell' });
+      result.invalid.push({
+        line,
+        value: email,
+        reason: 'a control character in the name (an invisible character such as NUL or ESC, from a bad export?): fix the name cell',
+      });
       return;
     }
     const key = parsed.key;

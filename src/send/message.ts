@@ -134,7 +134,11 @@ async function dkimKey(config: Config, root: string, env: NodeJS.ProcessEnv): Pr
   try {
     key = createPrivateKey(privateKey);
   } catch (err) {
-    throw badKey((err as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE' ? 'it is encrypted with a passphrase' : 'it cannot be read (cut short, or not a private key?)');
+    throw badKey(
+      (err as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE'
+        ? 'it is encrypted with a passphrase'
+        : 'it cannot be read (cut short, or not a private key?)',
+    );
   }
   const type = key.asymmetricKeyType;
   if (type !== 'rsa') throw badKey(`its type is ${type ?? 'unknown'}, and DKIM signing here needs an RSA key (rsa-sha256)`);
@@ -177,7 +181,9 @@ export function relaxedBodyHash(body: string): string {
     .replace(/[ \t]+(?=\r\n|$)/g, '')
     .replace(/[ \t]+/g, ' ')
     .replace(/(\r\n)+$/, '');
-  return createHash('sha256').update(text.length ? `${text}\r\n` : '', 'latin1').digest('base64');
+  return createHash('sha256')
+    .update(text.length ? `${text}\r\n` : '', 'latin1')
+    .digest('base64');
 }
 
 /**
@@ -195,7 +201,16 @@ function sharedDkim(key: { domainName: string; keySelector: string; key: KeyObje
   for (const [name, line] of headerFields(sharedHead)) if (!OWN_HEADERS.includes(name)) shared.set(name, relaxedValue(line));
   const names = [...new Set(DKIM_SIGNED_HEADERS.toLowerCase().split(':'))].filter((n) => OWN_HEADERS.includes(n) || shared.has(n));
   const domain = domainToASCII(clean(key.domainName)) || clean(key.domainName).toLowerCase();
-  const tags = ['v=1', 'a=rsa-sha256', 'c=relaxed/relaxed', `d=${domain}`, 'q=dns/txt', `s=${clean(key.keySelector)}`, `bh=${relaxedBodyHash(body)}`, `h=${names.join(':')}`];
+  const tags = [
+    'v=1',
+    'a=rsa-sha256',
+    'c=relaxed/relaxed',
+    `d=${domain}`,
+    'q=dns/txt',
+    `s=${clean(key.keySelector)}`,
+    `bh=${relaxedBodyHash(body)}`,
+    `h=${names.join(':')}`,
+  ];
   const header = `${foldLines(`DKIM-Signature: ${tags.join('; ')}`, 76)};\r\n b=`;
   const signedHeader = `dkim-signature:${relaxedValue(header)}`;
   return (own: string): Promise<Buffer> => {
@@ -206,7 +221,10 @@ function sharedDkim(key: { domainName: string; keySelector: string; key: KeyObje
     return new Promise((resolve, reject) =>
       sign('sha256', Buffer.from(data, 'latin1'), key.key, (err, signature) => {
         if (err) return reject(err);
-        const b = signature.toString('base64').replace(/(^.{73}|.{75}(?!\r?\n|\r))/g, '$&\r\n ').trim();
+        const b = signature
+          .toString('base64')
+          .replace(/(^.{73}|.{75}(?!\r?\n|\r))/g, '$&\r\n ')
+          .trim();
         resolve(Buffer.from(`${header}${b}\r\n`, 'latin1'));
       }),
     );

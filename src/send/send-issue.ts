@@ -185,19 +185,31 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
   // 1. Build and check
   const build = await buildFor(issueArg, root, options);
   if (build.report.counts.error > 0) {
-    throw new NewsletterError('ESEND_REFUSED', `not sending ${slug}: the checks found ${build.report.counts.error} error${build.report.counts.error === 1 ? '' : 's'}`, {
-      problems: build.report.findings.filter((f) => f.severity === 'error').map((f) => ({ where: formatWhere(f.where) || undefined, message: `[${f.rule}] ${f.message}` })),
-      hint: `Fix them, build again, test-send, then send.`,
-    });
+    throw new NewsletterError(
+      'ESEND_REFUSED',
+      `not sending ${slug}: the checks found ${build.report.counts.error} error${build.report.counts.error === 1 ? '' : 's'}`,
+      {
+        problems: build.report.findings
+          .filter((f) => f.severity === 'error')
+          .map((f) => ({ where: formatWhere(f.where) || undefined, message: `[${f.rule}] ${f.message}` })),
+        hint: `Fix them, build again, test-send, then send.`,
+      },
+    );
   }
 
   // 2. The gate
-  const testSent = readTestSends(dir).filter((t) => t.hash === build.hash).pop();
+  const testSent = readTestSends(dir)
+    .filter((t) => t.hash === build.hash)
+    .pop();
   const skipTestGate = Boolean(options.skipTestGate);
   if (!testSent && !skipTestGate) {
-    throw new NewsletterError('ESEND_REFUSED', `not sending ${slug}: this version (build ${build.hash.slice(0, 12)}) was never test-sent, so no editor has seen it`, {
-      hint: `Run: npx build-issue test-send ${slug}, have the editors check it, then send again. (Any change to the issue since the last test send needs a new one.)`,
-    });
+    throw new NewsletterError(
+      'ESEND_REFUSED',
+      `not sending ${slug}: this version (build ${build.hash.slice(0, 12)}) was never test-sent, so no editor has seen it`,
+      {
+        hint: `Run: npx build-issue test-send ${slug}, have the editors check it, then send again. (Any change to the issue since the last test send needs a new one.)`,
+      },
+    );
   }
 
   // 3. The list
@@ -216,9 +228,13 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
     const previous = readLedger(ledgerFile);
     const earlier = previous.starts.filter((s) => !s.dryRun).pop();
     if (earlier && earlier.hash !== build.hash && previous.recipients.size > 0) {
-      throw new NewsletterError('ESEND_REFUSED', `not sending ${slug}: it was partly sent as build ${earlier.hash.slice(0, 12)} and the issue has changed since (now ${build.hash.slice(0, 12)})`, {
-        hint: `Recipients would get different versions. Restore the issue as it was sent to finish that send, or start a new issue slug for the new version. The ledger is ${path.relative(root, ledgerFile)}.`,
-      });
+      throw new NewsletterError(
+        'ESEND_REFUSED',
+        `not sending ${slug}: it was partly sent as build ${earlier.hash.slice(0, 12)} and the issue has changed since (now ${build.hash.slice(0, 12)})`,
+        {
+          hint: `Recipients would get different versions. Restore the issue as it was sent to finish that send, or start a new issue slug for the new version. The ledger is ${path.relative(root, ledgerFile)}.`,
+        },
+      );
     }
     const todo: Recipient[] = [];
     const unknownKept: string[] = [];
@@ -243,10 +259,34 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
     // 6. Send
     const ledger = new Ledger(ledgerFile);
     try {
-      ledger.append({ t: 'start', at: now(), hash: build.hash, subject: build.issue.subject, recipients: todo.length, pid: process.pid, ...(skipTestGate && !testSent ? { skipTestGate: true } : {}) });
+      ledger.append({
+        t: 'start',
+        at: now(),
+        hash: build.hash,
+        subject: build.issue.subject,
+        recipients: todo.length,
+        pid: process.pid,
+        ...(skipTestGate && !testSent ? { skipTestGate: true } : {}),
+      });
       const message = await prepareMessage(build, build.config, { root, env });
-      const result = await runSend({ ...engineSettings(build, options), smtp: smtp!, message, recipients: todo, ledger, signal: options.signal, onProgress: options.onProgress, timeouts: options.timeouts });
-      ledger.append({ t: 'end', at: now(), sent: result.sent.length, failed: result.failed.length, unknown: result.unknown.length, unsent: result.unsent.length });
+      const result = await runSend({
+        ...engineSettings(build, options),
+        smtp: smtp!,
+        message,
+        recipients: todo,
+        ledger,
+        signal: options.signal,
+        onProgress: options.onProgress,
+        timeouts: options.timeouts,
+      });
+      ledger.append({
+        t: 'end',
+        at: now(),
+        sent: result.sent.length,
+        failed: result.failed.length,
+        unknown: result.unknown.length,
+        unsent: result.unsent.length,
+      });
       const outstanding = result.failed.length + result.unknown.length + result.unsent.length + unknownKept.length + failedKept;
       return { plan, result, cancelled: false, outstanding };
     } finally {

@@ -153,12 +153,14 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
     if (out.kind === 'sent') same4xx = { count: 0 };
     else if (out.kind === 'failed' && out.temporary && out.code !== undefined) {
       same4xx = same4xx.code === out.code ? { code: out.code, count: same4xx.count + 1 } : { code: out.code, count: 1 };
-      if (same4xx.count >= SAME_4XX_IN_A_ROW) pause(`the mail server at ${server} answers every message with "${out.response}" (${same4xx.count} in a row): it is refusing mail for now`);
+      if (same4xx.count >= SAME_4XX_IN_A_ROW)
+        pause(`the mail server at ${server} answers every message with "${out.response}" (${same4xx.count} in a row): it is refusing mail for now`);
     }
     const bodyStarted = out.kind === 'failed' ? out.bodyStarted : true;
     if (out.kind === 'withheld') {
       // Its "data" record (if written) is cancelled by a "withheld" one; failing that, it reads as unknown.
-      if (out.recorded === 'absent' || (out.recorded === 'written' && write({ t: 'withheld', email, at: now(), reason: 'the ledger could not be written' }))) withheldUnsent.push(email);
+      if (out.recorded === 'absent' || (out.recorded === 'written' && write({ t: 'withheld', email, at: now(), reason: 'the ledger could not be written' })))
+        withheldUnsent.push(email);
       else result.unknown.push(email);
     } else if (out.kind === 'sent') {
       if (write({ t: 'sent', email, at: now(), response: out.response, queueId: out.queueId })) {
@@ -215,9 +217,12 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
             connectFailures++;
             connectFailuresInARow++;
             const e = err as SmtpError;
-            if (e.code === 'EAUTH') pause(`the mail server at ${server} refused the login: ${e.response ?? e.message}. Check the user name and password in SMTP_URL`);
-            else if (e.responseCode !== undefined && e.responseCode >= 500) pause(`the mail server at ${server} refuses connections: ${e.response ?? e.message}`);
-            else if (connectFailuresInARow >= CONNECT_ATTEMPTS) pause(`the mail server at ${server} is not answering: ${e.message} (${connectFailuresInARow} attempts)`);
+            if (e.code === 'EAUTH')
+              pause(`the mail server at ${server} refused the login: ${e.response ?? e.message}. Check the user name and password in SMTP_URL`);
+            else if (e.responseCode !== undefined && e.responseCode >= 500)
+              pause(`the mail server at ${server} refuses connections: ${e.response ?? e.message}`);
+            else if (connectFailuresInARow >= CONNECT_ATTEMPTS)
+              pause(`the mail server at ${server} is not answering: ${e.message} (${connectFailuresInARow} attempts)`);
             else await sleep(Math.min(30_000, o.retryBaseMs * 2 ** Math.min(connectFailures - 1, 6)));
             continue;
           }
@@ -272,15 +277,20 @@ export class SendStoppedError extends NewsletterError {
     const f = result.ledgerFailure!;
     const shown = shownLedger(f.file);
     const n = (k: number, one: string, many = one) => `${k} ${k === 1 ? one : many}`;
-    super('ESEND', `the send stopped: ${f.problem} (${f.code} ${f.op === 'fdatasync' ? 'flushing' : 'writing'} ${shown}): ${n(result.sent.length, 'sent')}, ${n(result.unknown.length, 'unknown')}, ${n(result.unsent.length, 'not sent')}${result.failed.length ? `, ${n(result.failed.length, 'failed')}` : ''}`, {
-      problems: [
-        ...result.unknown.map((email) => ({ message: `unknown ${email}: its message went to the server, but whether it was accepted is not recorded` })),
-      ],
-      hint:
-        `${f.todo.charAt(0).toUpperCase()}${f.todo.slice(1)}: the ${n(result.unsent.length, 'recipient', 'recipients')} not sent will be, and nobody already sent is sent again (no message went without its record).` +
-        (result.unknown.length ? ` The ${n(result.unknown.length, 'unknown')} above ${result.unknown.length === 1 ? 'is' : 'are'} not sent again unless you add --resend-unknown.` : ''),
-    });
+    super(
+      'ESEND',
+      `the send stopped: ${f.problem} (${f.code} ${f.op === 'fdatasync' ? 'flushing' : 'writing'} ${shown}): ${n(result.sent.length, 'sent')}, ${n(result.unknown.length, 'unknown')}, ${n(result.unsent.length, 'not sent')}${result.failed.length ? `, ${n(result.failed.length, 'failed')}` : ''}`,
+      {
+        problems: [
+          ...result.unknown.map((email) => ({ message: `unknown ${email}: its message went to the server, but whether it was accepted is not recorded` })),
+        ],
+        hint:
+          `${f.todo.charAt(0).toUpperCase()}${f.todo.slice(1)}: the ${n(result.unsent.length, 'recipient', 'recipients')} not sent will be, and nobody already sent is sent again (no message went without its record).` +
+          (result.unknown.length
+            ? ` The ${n(result.unknown.length, 'unknown')} above ${result.unknown.length === 1 ? 'is' : 'are'} not sent again unless you add --resend-unknown.`
+            : ''),
+      },
+    );
     this.result = result;
   }
 }
-

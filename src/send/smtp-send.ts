@@ -61,7 +61,10 @@ type DataStreamLike = NodeJS.ReadWriteStream & {
 export class Connection extends SMTPConnection {
   preStuffed = false;
   _createSendStream(callback: (err: Error | null, str?: string) => void): DataStreamLike {
-    const stream = (SMTPConnection.prototype as unknown as { _createSendStream: (cb: typeof callback) => DataStreamLike })._createSendStream.call(this, callback);
+    const stream = (SMTPConnection.prototype as unknown as { _createSendStream: (cb: typeof callback) => DataStreamLike })._createSendStream.call(
+      this,
+      callback,
+    );
     if (this.preStuffed) {
       stream._transform = function (chunk, _encoding, done) {
         this.inByteCount += chunk.length;

@@ -30,13 +30,31 @@ const HINT =
   'In the user name and password, write @ as %40, : as %3A, a slash as %2F, a question mark as %3F, # as %23, a space as %20 and % itself as %25.';
 
 /** Schemes a message may name when SMTP_URL starts with one: anything else might be a user name or password. */
-const KNOWN_SCHEMES = new Set(['http', 'https', 'ftp', 'ftps', 'mailto', 'file', 'ssh', 'imap', 'imaps', 'pop', 'pop3', 'pop3s', 'submission', 'submissions', 'ldap', 'ldaps']);
+const KNOWN_SCHEMES = new Set([
+  'http',
+  'https',
+  'ftp',
+  'ftps',
+  'mailto',
+  'file',
+  'ssh',
+  'imap',
+  'imaps',
+  'pop',
+  'pop3',
+  'pop3s',
+  'submission',
+  'submissions',
+  'ldap',
+  'ldaps',
+]);
 
 /** A user name shown as it is: letters, digits and the punctuation of addresses and API keys. Anything else is shown as ***. */
 const SHOWABLE_USER = /^[\p{L}\p{N}._+@=-]{1,100}$/u;
 
 /** A host name (IDN letters allowed), an IPv4 address, or a bracketed IPv6 address. */
-const HOST = /^(?:\[[\da-f:.]+\]|[\p{L}\p{N}_](?:[\p{L}\p{N}\p{M}_-]*[\p{L}\p{N}\p{M}_])?(?:\.[\p{L}\p{N}_](?:[\p{L}\p{N}\p{M}_-]*[\p{L}\p{N}\p{M}_])?)*\.?)$/iu;
+const HOST =
+  /^(?:\[[\da-f:.]+\]|[\p{L}\p{N}_](?:[\p{L}\p{N}\p{M}_-]*[\p{L}\p{N}\p{M}_])?(?:\.[\p{L}\p{N}_](?:[\p{L}\p{N}\p{M}_-]*[\p{L}\p{N}\p{M}_])?)*\.?)$/iu;
 
 interface Parts {
   scheme: 'smtp' | 'smtps';

@@ -95,9 +95,7 @@ const renderChecks = (s) => {
     );
   }
   for (const o of s.off)
-    parts.push(
-      el('p', { textContent: `Rule "${o.rule}" is off in config (${o.reason})${o.hidden ? `: ${o.hidden} finding(s) not shown` : ''}` }),
-    );
+    parts.push(el('p', { textContent: `Rule "${o.rule}" is off in config (${o.reason})${o.hidden ? `: ${o.hidden} finding(s) not shown` : ''}` }));
   for (const note of s.notes) parts.push(el('p', { textContent: `Note: ${note}` }));
   panel.replaceChildren(...parts);
 };
@@ -161,8 +159,7 @@ const render = async (s) => {
       bar,
     );
   } else size.textContent = 'No good build yet';
-  $('time').textContent =
-    s.ms != null ? `${s.ok ? 'Built' : 'Failed'} in ${s.ms} ms at ${new Date(s.at).toLocaleTimeString()} (build ${s.build})` : '';
+  $('time').textContent = s.ms != null ? `${s.ok ? 'Built' : 'Failed'} in ${s.ms} ms at ${new Date(s.at).toLocaleTimeString()} (build ${s.build})` : '';
   renderChecks(s);
   if (s.emailBuild) await showEmail(s.emailBuild);
 };

@@ -75,7 +75,10 @@ async function localPicturesProject(work: string): Promise<string> {
   const project = path.join(work, 'local-pictures');
   await mkdir(path.join(project, 'issues', 'assets', 'july-local'), { recursive: true });
   await cp(path.join(root, 'templates'), path.join(project, 'templates'), { recursive: true });
-  await writeFile(path.join(project, 'newsletter.config.yaml'), `${await readFile(path.join(root, 'newsletter.config.yaml'), 'utf8')}\nassetBaseUrl: https://liia.london/newsletter/assets\n`);
+  await writeFile(
+    path.join(project, 'newsletter.config.yaml'),
+    `${await readFile(path.join(root, 'newsletter.config.yaml'), 'utf8')}\nassetBaseUrl: https://liia.london/newsletter/assets\n`,
+  );
   const july = await readFile(path.join(root, 'issues', 'july-2025.yaml'), 'utf8');
   await writeFile(path.join(project, 'issues', 'july-2025.yaml'), july);
   let n = 0;
@@ -132,14 +135,20 @@ async function main(): Promise<void> {
     await buildIssue('july-2025', { root, write: false });
     if (i >= 3) times.push(performance.now() - t);
   }
-  console.log(`3. Warm rebuild in-process (after 3 untimed): median ${ms(median(times))} (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}) over ${warmRuns} runs; target < 100 ms\n`);
+  console.log(
+    `3. Warm rebuild in-process (after 3 untimed): median ${ms(median(times))} (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}) over ${warmRuns} runs; target < 100 ms\n`,
+  );
 
   const b = built.bytes;
   console.log('4. Output sizes');
-  console.log(`  email.html  ${b.html} bytes  (${((b.html / GMAIL_CLIP_BYTES) * 100).toFixed(0)}% of Gmail's ${GMAIL_CLIP_BYTES}-byte clipping limit; target <= 90000)`);
+  console.log(
+    `  email.html  ${b.html} bytes  (${((b.html / GMAIL_CLIP_BYTES) * 100).toFixed(0)}% of Gmail's ${GMAIL_CLIP_BYTES}-byte clipping limit; target <= 90000)`,
+  );
   console.log(`  email.txt   ${b.text} bytes`);
   console.log(`  email.eml   ${b.eml} bytes`);
-  console.log(`  (bare mjml CLI output of the same MJML, unminified, no inlining: ${Buffer.byteLength(execFileSync(node, [mjmlCli, mjmlFile, '-s'], { encoding: 'utf8' }))} bytes)\n`);
+  console.log(
+    `  (bare mjml CLI output of the same MJML, unminified, no inlining: ${Buffer.byteLength(execFileSync(node, [mjmlCli, mjmlFile, '-s'], { encoding: 'utf8' }))} bytes)\n`,
+  );
 
   await previewBenchmark(root);
 

@@ -131,7 +131,9 @@ export async function dkimBenchmark(): Promise<void> {
     }
   }
   const ratios = on.map((x, i) => x / off[i]!);
-  console.log(`6b. DKIM: July (${bytes} bytes) to ${n} recipients through test/smtp-sink.ts on 127.0.0.1, ${connections} connections, ${pairs} pairs, RSA-2048`);
+  console.log(
+    `6b. DKIM: July (${bytes} bytes) to ${n} recipients through test/smtp-sink.ts on 127.0.0.1, ${connections} connections, ${pairs} pairs, RSA-2048`,
+  );
   console.log(`  DKIM on    median ${median(on).toFixed(0)} msg/s  (${on.map((x) => x.toFixed(0)).join(', ')})`);
   console.log(`  DKIM off   median ${median(off).toFixed(0)} msg/s  (${off.map((x) => x.toFixed(0)).join(', ')})`);
   console.log(`  ratio on/off: ${median(ratios).toFixed(2)}x (median of pairs)\n`);

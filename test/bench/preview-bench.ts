@@ -32,11 +32,17 @@ export async function previewBenchmark(root: string, saves = Number(process.env.
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     // Only the preview: the email's remote images would make timings depend on the network.
-    await page.route((url) => !url.href.startsWith(server.url), (r) => r.abort());
+    await page.route(
+      (url) => !url.href.startsWith(server.url),
+      (r) => r.abort(),
+    );
     await page.goto(server.url);
     const show = (needle: string) =>
       page.waitForFunction(
-        (n) => ['frame-desktop', 'frame-phone'].every((id) => Boolean((document.getElementById(id) as HTMLIFrameElement | null)?.contentDocument?.body?.textContent.includes(n))),
+        (n) =>
+          ['frame-desktop', 'frame-phone'].every((id) =>
+            Boolean((document.getElementById(id) as HTMLIFrameElement | null)?.contentDocument?.body?.textContent.includes(n)),
+          ),
         needle,
         { timeout: 10_000 },
       );
@@ -51,7 +57,9 @@ export async function previewBenchmark(root: string, saves = Number(process.env.
     }
     console.log(`5. Preview: save to both frames updated in Chromium, ${saves} saves`);
     console.log(`  median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}); target under 300 ms`);
-    console.log(`  of which the rebuild (load, render, check, write): median ${median(builds.slice(1)).toFixed(0)} ms; the rest is the 50 ms save debounce and the page reloading its frames\n`);
+    console.log(
+      `  of which the rebuild (load, render, check, write): median ${median(builds.slice(1)).toFixed(0)} ms; the rest is the 50 ms save debounce and the page reloading its frames\n`,
+    );
   } finally {
     await browser.close();
     await server.close();

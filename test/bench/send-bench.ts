@@ -32,7 +32,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function runChild(root: string, n: number, connections: number, url: string): { rate: number; sent: number; seconds: number; peakRssMb: number; peakHeapMb: number; messageBytes: number } {
+function runChild(
+  root: string,
+  n: number,
+  connections: number,
+  url: string,
+): { rate: number; sent: number; seconds: number; peakRssMb: number; peakHeapMb: number; messageBytes: number } {
   const out = execFileSync(process.execPath, ['--import', 'tsx', path.join(root, 'test/bench/send-memory.ts'), String(n), String(connections)], {
     cwd: root,
     env: { ...process.env, SMTP_URL: url },
@@ -46,7 +51,7 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
   const sinkBin = which('smtp-sink');
   const sourceBin = which('smtp-source');
   if (!sinkBin || !sourceBin) {
-    console.log('6. Sending: skipped, Postfix\'s smtp-sink and smtp-source are not installed (apt-get install postfix)\n');
+    console.log("6. Sending: skipped, Postfix's smtp-sink and smtp-source are not installed (apt-get install postfix)\n");
     return;
   }
   const n = Number(process.env.BENCH_SEND_MESSAGES ?? 3000);
@@ -64,7 +69,11 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
     const theirs: number[] = [];
     for (let i = 0; i < pairs; i++) {
       const t = performance.now();
-      execFileSync(sourceBin, ['-s', String(connections), '-l', String(messageBytes), '-m', String(n), '-f', 'news@example.org', '-t', 'reader@example.org', `127.0.0.1:${port}`], { stdio: 'ignore' });
+      execFileSync(
+        sourceBin,
+        ['-s', String(connections), '-l', String(messageBytes), '-m', String(n), '-f', 'news@example.org', '-t', 'reader@example.org', `127.0.0.1:${port}`],
+        { stdio: 'ignore' },
+      );
       theirs.push(n / ((performance.now() - t) / 1000));
       ours.push(runChild(root, n, connections, url).rate);
     }
@@ -77,8 +86,12 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
     const small = runChild(root, Math.round(big / 10), connections, url);
     const large = runChild(root, big, connections, url);
     console.log(`7. Peak memory of a whole send with the ledger on (list read, every message sent)`);
-    console.log(`  ${small.sent} recipients: peak RSS ${small.peakRssMb.toFixed(0)} MB, peak heap ${small.peakHeapMb.toFixed(0)} MB, ${small.rate.toFixed(0)} msg/s`);
-    console.log(`  ${large.sent} recipients: peak RSS ${large.peakRssMb.toFixed(0)} MB, peak heap ${large.peakHeapMb.toFixed(0)} MB, ${large.rate.toFixed(0)} msg/s, ${large.seconds.toFixed(0)} s; target under 150 MB\n`);
+    console.log(
+      `  ${small.sent} recipients: peak RSS ${small.peakRssMb.toFixed(0)} MB, peak heap ${small.peakHeapMb.toFixed(0)} MB, ${small.rate.toFixed(0)} msg/s`,
+    );
+    console.log(
+      `  ${large.sent} recipients: peak RSS ${large.peakRssMb.toFixed(0)} MB, peak heap ${large.peakHeapMb.toFixed(0)} MB, ${large.rate.toFixed(0)} msg/s, ${large.seconds.toFixed(0)} s; target under 150 MB\n`,
+    );
   } finally {
     sink.kill('SIGTERM');
   }

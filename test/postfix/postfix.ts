@@ -131,7 +131,12 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
     minimal_backoff_time: '1s',
     maximal_backoff_time: '2s',
   };
-  await writeFile(path.join(etc, 'main.cf'), `${Object.entries(main).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  await writeFile(
+    path.join(etc, 'main.cf'),
+    `${Object.entries(main)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n')}\n`,
+  );
   // No chroot (column 5 "n"), so the daemons see the temporary paths as they are.
   const services = [
     `127.0.0.1:${port} inet n - n - - smtpd`,
@@ -176,7 +181,8 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
       const out: [string, string][] = [];
       for (const user of await readdir(base).catch(() => [] as string[])) {
         for (const sub of ['new', 'cur']) {
-          for (const f of await readdir(path.join(base, user, sub)).catch(() => [] as string[])) out.push([`${user}@example.org`, path.join(base, user, sub, f)]);
+          for (const f of await readdir(path.join(base, user, sub)).catch(() => [] as string[]))
+            out.push([`${user}@example.org`, path.join(base, user, sub, f)]);
         }
       }
       return out;
@@ -197,7 +203,16 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
       if (started) {
         await postfix('stop').catch(() => postfix('abort').catch(() => undefined));
         // master exits asynchronously; wait for its pid file's process to go (at most ~10 s).
-        for (let i = 0; i < 100 && (await postfix('status').then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+        for (
+          let i = 0;
+          i < 100 &&
+          (await postfix('status').then(
+            () => true,
+            () => false,
+          ));
+          i++
+        )
+          await new Promise((r) => setTimeout(r, 100));
         started = false;
       }
       await rm(dir, { recursive: true, force: true });
