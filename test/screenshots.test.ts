@@ -180,7 +180,7 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toMatch(new RegExp(`^none of the ${images} images were loaded: screenshots are taken offline`));
     expect(warnings[0]!.message).toContain('vess-leaflet.png');
-    expect(warnings[0]!.message).toContain('--check-links');
+    expect(warnings[0]!.message).toContain('build-issue check <issue> --links');
     expect(warnings[0]!.where?.excerpt).toMatch(/^https:\/\/liia\.london\//);
   });
 
