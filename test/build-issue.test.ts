@@ -7,6 +7,18 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildIssue, GMAIL_CLIP_BYTES, NewsletterError, type BuildResult } from '../src/index.js';
 import { makeProject, replaceOnce, julyYaml, writeIssue } from './helpers.js';
 
+/** What a build of July writes into dist/july-2025/, sorted. */
+const JULY_FILES = [
+  '.build-issue',
+  'applying-the-child-first-framework-in-12.ics',
+  'email.eml',
+  'email.html',
+  'email.txt',
+  'index.html',
+  'issue.json',
+  'report.json',
+];
+
 describe('building the July issue', () => {
   let project: string;
   let result: BuildResult;
@@ -18,16 +30,7 @@ describe('building the July issue', () => {
 
   it("writes email.html, email.txt, email.eml, report.json, the event's invite and the web version into dist/july-2025/, and nothing else", async () => {
     const dir = path.join(project, 'dist', 'july-2025');
-    expect((await readdir(dir)).sort()).toEqual([
-      '.build-issue',
-      'applying-the-child-first-framework-in-12.ics',
-      'email.eml',
-      'email.html',
-      'email.txt',
-      'index.html',
-      'issue.json',
-      'report.json',
-    ]);
+    expect((await readdir(dir)).sort()).toEqual(JULY_FILES);
     expect(await readFile(path.join(dir, 'email.html'), 'utf8')).toBe(result.html);
     expect(await readFile(path.join(dir, 'email.txt'), 'utf8')).toBe(result.text);
     expect(await readFile(path.join(dir, 'email.eml'))).toEqual(result.eml);
@@ -135,16 +138,7 @@ describe('atomic output', () => {
     // An invite for an event the issue no longer has: a build's own kind of file, so the folder is an earlier build.
     await writeFile(path.join(dir, 'cancelled-event.ics'), 'from an old build');
     await buildIssue('july-2025', { root: project });
-    expect((await readdir(dir)).sort()).toEqual([
-      '.build-issue',
-      'applying-the-child-first-framework-in-12.ics',
-      'email.eml',
-      'email.html',
-      'email.txt',
-      'index.html',
-      'issue.json',
-      'report.json',
-    ]);
+    expect((await readdir(dir)).sort()).toEqual(JULY_FILES);
   });
 
   it('leaves the previous build untouched when writing fails', async () => {

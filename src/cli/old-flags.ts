@@ -3,31 +3,16 @@
  * flags of the one-command CLI. They still work as they did, with their "goes with" rules,
  * and each run says once, on stderr, how to write it now.
  */
-import { runBuild } from './build-commands.js';
+import { type BuildFlags, runBuild } from './build-commands.js';
 import { usage, type Io } from './io.js';
 import { runPreview } from './preview-command.js';
 import type { Project } from './project.js';
-import { runSend, runStatus, runTestSend } from './send-commands.js';
+import { runSend, runStatus, runTestSend, type SendFlags } from './send-commands.js';
 
 /** The build command's options, its hidden old flags included. */
-export interface OldOptions {
-  out?: string;
-  json?: boolean;
-  allowErrors?: boolean;
-  check?: boolean;
-  checkLinks?: boolean;
-  screenshots?: boolean;
+export interface OldOptions extends BuildFlags, SendFlags {
   sendTest?: boolean;
-  to?: string;
   send?: boolean;
-  list?: string;
-  yes?: boolean;
-  dryRun?: boolean;
-  rate?: number;
-  connections?: number;
-  retryFailed?: boolean;
-  resendUnknown?: boolean;
-  skipTestGate?: boolean;
   status?: boolean;
   watch?: boolean;
   port?: number;
