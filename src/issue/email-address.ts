@@ -33,7 +33,7 @@
  *   `a@MÜNCHEN.de`, `a@münchen.de` and `A@xn--mnchen-3ya.de` are one recipient. (Local parts are
  *   case-sensitive in theory only: sending twice to `Ann@` and `ann@` is the real risk.)
  */
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 export type ParsedAddress = { ok: true; display: string; wire: string; key: string } | { ok: false; reason: string };
 
@@ -49,6 +49,16 @@ const PLAIN_ASCII =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const fail = (reason: string): ParsedAddress => ({ ok: false, reason });
+
+/**
+ * An `xn--` label must be real punycode that converts back to itself. Checked here because Node
+ * differs: Node 20 and 22's domainToASCII refuse `xn--zz`, Node 24's passes it through unchanged.
+ */
+function validPunycode(label: string): boolean {
+  if (!label.toLowerCase().startsWith('xn--')) return true;
+  const unicode = domainToUnicode(label);
+  return unicode !== '' && !unicode.toLowerCase().startsWith('xn--') && domainToASCII(unicode) === label.toLowerCase();
+}
 
 /** Check `input` (trimmed first) against the rule above; the reason, when refused, never quotes more than one character of it. */
 export function parseAddress(input: string): ParsedAddress {
@@ -97,8 +107,8 @@ export function parseAddress(input: string): ParsedAddress {
   if (!/[.\u3002\uff0e\uff61]/.test(domain)) return fail('the domain has no dot (a bare host name such as "example" is not a mail domain)');
   if (/[.\u3002\uff0e\uff61][0-9]+$/.test(domain)) return fail('the domain ends in a number (an IP address is not a mail domain)');
   const ascii = domainToASCII(domain);
-  if (ascii === '') return fail('the domain is not a valid international domain name');
   const labels = ascii.split('.');
+  if (ascii === '' || !labels.every(validPunycode)) return fail('the domain is not a valid international domain name');
   if (labels.length < 2 || labels.some((l) => l === '')) return fail('the domain has an empty part between dots');
   if (labels.some((l) => l.length > 63)) return fail('a part of the domain is longer than 63 characters');
   if (!labels.every((l) => LDH_LABEL.test(l)))
