@@ -258,6 +258,29 @@ describe('links', () => {
   });
 });
 
+describe('in-email links (issue 13): named anchors for Gmail and Outlook', () => {
+  it('July: each of its seven contents links has an <a name> at its target, and no warning', async () => {
+    const r = await build();
+    const targets = [...new Set([...r.html.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]!))];
+    expect(targets).toHaveLength(7);
+    for (const t of targets) expect(r.html, t).toContain(`<a name="${t}"></a>`);
+    expect(r.report.findings.filter((f) => f.message.includes('<a name='))).toEqual([]);
+  });
+
+  it('a template whose targets carry only an id: one warning per target, naming the clients and the fix', async () => {
+    const project = await makeProject();
+    const file = path.join(project, 'templates', 'sections', 'article.mjml.hbs');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('<a name="{{id}}"></a>', ''));
+    const r = await buildIssue('july-2025', { root: project, write: false });
+    const unnamed = r.report.findings.filter((f) => f.rule === 'links' && f.message.includes('but no <a name='));
+    // The article sections July's contents links go to (the other, #partners, is a partners section).
+    expect(unnamed.map((f) => /"#([^"]+)"/.exec(f.message)?.[1]).sort()).toEqual(['child-first', 'desistance', 'lasob', 'nrm', 'practice-spotlight', 'vess']);
+    expect(unnamed.every((f) => f.severity === 'warning')).toBe(true);
+    expect(unnamed[0]!.message).toContain('Gmail, Outlook for Windows');
+    expect(unnamed[0]!.message).toMatch(/Add <a name="[a-z-]+"><\/a> at the target/);
+  });
+});
+
 describe('link-text', () => {
   const fixture = addToSpotlight(
     'Vague: [click here](https://www.gov.uk/a), [Read more](https://www.gov.uk/b), [here](https://www.gov.uk/c). Misleading: [www.example.org](https://evil.example.com/login). Honest: [gov.uk](https://www.gov.uk/d).',

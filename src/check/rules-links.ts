@@ -85,6 +85,21 @@ export const linksRule: Rule = {
         });
       }
     }
+    // Gmail's web app, Outlook for Windows, Windows Mail, Yahoo and AOL follow an in-email link only to
+    // an <a name="..."> target, not to an id (caniemail: html-anchor-links). One warning per target.
+    const names = htmlAnchorNames(ctx.html);
+    const unnamed = new Set<string>();
+    for (const m of ctx.html.matchAll(/href="#([^"]+)"/g)) {
+      const target = m[1]!;
+      if (!ids.has(target) || names.has(target) || unnamed.has(target)) continue;
+      unnamed.add(target);
+      findings.push({
+        rule: 'links',
+        severity: 'warning',
+        message: `a link in the email goes to "#${target}", which has an id but no <a name="${target}"> anchor: Gmail, Outlook for Windows, Windows Mail, Yahoo and AOL follow in-email links only to named anchors. Add <a name="${target}"></a> at the target in its template`,
+        where: { excerpt: excerpt(ctx.html, m.index) },
+      });
+    }
     if (/\{\{[^}]*\}\}/.test(ctx.html.replace(/href="[^"]*"/g, ''))) {
       const i = ctx.html.search(/\{\{[^}]*\}\}/);
       findings.push({
@@ -191,6 +206,11 @@ export const trackingRule: Rule = {
     return findings;
   },
 };
+
+/** The names of the HTML's named anchors (<a name="...">): where Gmail and Outlook can follow "#name" links. */
+export function htmlAnchorNames(html: string): Set<string> {
+  return new Set([...html.matchAll(/<a\s[^>]*?\bname="([^"]+)"/g)].map((m) => m[1]!));
+}
 
 /** The ids in the HTML: where "#id" links can go. */
 export function htmlIds(html: string): Set<string> {
