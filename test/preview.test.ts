@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NewsletterError } from '../src/errors.js';
 import { fillPage, findPageDir, loadPreviewPage } from '../src/preview/page.js';
 import { startPreview, type PreviewEvent, type PreviewServer } from '../src/preview/server.js';
+import { CHROMIUM_ARGS } from '../src/preview/screenshots.js';
 import { lineOf, makeProject, replaceOnce, ROOT } from './helpers.js';
 
 /**
@@ -135,15 +136,7 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     server.on((e) => void (e.type !== 'listening' && time(`build (${e.type})`, e.ms)));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
+      args: [...CHROMIUM_ARGS],
     });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     // Hermetic: the email's images are on the web; only the preview server is reachable.
