@@ -1,12 +1,14 @@
 /**
  * caniemail.com's data: which email clients support which HTML and CSS features. The
  * file is vendored (data/, from the caniemail npm package; see data/README.md);
- * nothing is fetched at run time. This module reads it and answers, for
- * one feature, what each of the clients we report on does with it.
+ * nothing is fetched at run time. This module names the clients a config's `audience`
+ * may list, reads the data and answers, for one feature, what each of those clients
+ * does with it, with caniemail's notes.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Config } from '../../config.js';
 
 /** One feature as caniemail.json has it (only the fields we read). */
 interface RawFeature {
@@ -26,30 +28,84 @@ interface RawData {
   data: RawFeature[];
 }
 
-/** A client we report on: a caniemail family and platform, and the name readers know. */
+/** A client caniemail tests, by the id the config's `audience` names it with. */
+export type ClientId = NonNullable<Config['audience']>[number];
+
+/** A client we can report on: a caniemail family and platform, and the name readers know. */
 export interface EmailClient {
+  id: ClientId;
   family: string;
   platform: string;
-  /** Shown in messages: "Gmail (iOS)". */
+  /** Shown in messages: "Gmail (iOS)". Clients of one family share the part before the brackets, so messages can group them. */
   name: string;
 }
 
 /**
- * The clients the spec names: Outlook for Windows (the Word engine, 2007-2021 and
- * Microsoft 365; not the new Outlook, which caniemail files under outlook.com), Gmail
- * everywhere, Apple Mail, Yahoo. Together they open most of our readers' mail.
+ * Every client the config's `audience` may name: caniemail's families and platforms
+ * that readers of an English-language newsletter use. Left out: the regional webmails
+ * (GMX, WEB.DE, Orange, SFR, La Poste, Mail.ru, Free, T-Online, 1&1, WP.pl), and
+ * caniemail's few Thunderbird-on-Windows tests (its macOS ones cover the same engine).
+ * caniemail files the new Outlook for Windows under outlook.com: same engine.
  */
-export const CLIENTS: readonly EmailClient[] = [
-  { family: 'outlook', platform: 'windows', name: 'Outlook (Windows)' },
-  { family: 'gmail', platform: 'desktop-webmail', name: 'Gmail (webmail)' },
-  { family: 'gmail', platform: 'mobile-webmail', name: 'Gmail (mobile webmail)' },
-  { family: 'gmail', platform: 'ios', name: 'Gmail (iOS)' },
-  { family: 'gmail', platform: 'android', name: 'Gmail (Android)' },
-  { family: 'apple-mail', platform: 'macos', name: 'Apple Mail (macOS)' },
-  { family: 'apple-mail', platform: 'ios', name: 'Apple Mail (iOS)' },
-  { family: 'yahoo', platform: 'desktop-webmail', name: 'Yahoo (webmail)' },
-  { family: 'yahoo', platform: 'ios', name: 'Yahoo (iOS)' },
-  { family: 'yahoo', platform: 'android', name: 'Yahoo (Android)' },
+export const EMAIL_CLIENTS: { readonly [id in ClientId]: Omit<EmailClient, 'id'> } = {
+  // The Word engine: Outlook 2007-2021 and Microsoft 365 for Windows.
+  'outlook-windows': { family: 'outlook', platform: 'windows', name: 'Outlook (Windows)' },
+  'outlook-windows-mail': { family: 'outlook', platform: 'windows-mail', name: 'Outlook (Windows Mail)' },
+  'outlook-com': { family: 'outlook', platform: 'outlook-com', name: 'Outlook (Outlook.com)' },
+  'outlook-macos': { family: 'outlook', platform: 'macos', name: 'Outlook (macOS)' },
+  'outlook-ios': { family: 'outlook', platform: 'ios', name: 'Outlook (iOS)' },
+  'outlook-android': { family: 'outlook', platform: 'android', name: 'Outlook (Android)' },
+  'gmail-webmail': { family: 'gmail', platform: 'desktop-webmail', name: 'Gmail (webmail)' },
+  'gmail-mobile-webmail': { family: 'gmail', platform: 'mobile-webmail', name: 'Gmail (mobile webmail)' },
+  'gmail-ios': { family: 'gmail', platform: 'ios', name: 'Gmail (iOS)' },
+  'gmail-android': { family: 'gmail', platform: 'android', name: 'Gmail (Android)' },
+  'apple-mail-macos': { family: 'apple-mail', platform: 'macos', name: 'Apple Mail (macOS)' },
+  'apple-mail-ios': { family: 'apple-mail', platform: 'ios', name: 'Apple Mail (iOS)' },
+  'yahoo-webmail': { family: 'yahoo', platform: 'desktop-webmail', name: 'Yahoo (webmail)' },
+  'yahoo-ios': { family: 'yahoo', platform: 'ios', name: 'Yahoo (iOS)' },
+  'yahoo-android': { family: 'yahoo', platform: 'android', name: 'Yahoo (Android)' },
+  'aol-webmail': { family: 'aol', platform: 'desktop-webmail', name: 'AOL (webmail)' },
+  'aol-ios': { family: 'aol', platform: 'ios', name: 'AOL (iOS)' },
+  'aol-android': { family: 'aol', platform: 'android', name: 'AOL (Android)' },
+  'samsung-email': { family: 'samsung-email', platform: 'android', name: 'Samsung Email' },
+  thunderbird: { family: 'thunderbird', platform: 'macos', name: 'Thunderbird' },
+  fastmail: { family: 'fastmail', platform: 'desktop-webmail', name: 'Fastmail' },
+  'protonmail-webmail': { family: 'protonmail', platform: 'desktop-webmail', name: 'Proton Mail (webmail)' },
+  'protonmail-ios': { family: 'protonmail', platform: 'ios', name: 'Proton Mail (iOS)' },
+  'protonmail-android': { family: 'protonmail', platform: 'android', name: 'Proton Mail (Android)' },
+  hey: { family: 'hey', platform: 'desktop-webmail', name: 'HEY' },
+};
+
+/** Every id the config's `audience` may name, in EMAIL_CLIENTS' order. */
+export const CLIENT_IDS = Object.keys(EMAIL_CLIENTS) as ClientId[];
+
+/** The client named `id`. */
+export function emailClient(id: ClientId): EmailClient {
+  return { id, ...EMAIL_CLIENTS[id] };
+}
+
+/**
+ * The audience when the config names none: the clients that open most of our
+ * readers' mail. Outlook for Windows (the Word engine) and Outlook.com with the new
+ * Outlook; Gmail everywhere, its mobile webmail (Gmail in a phone's browser) included:
+ * it drops <style>, which the baseline accepts anyway, and in caniemail's data it never
+ * flags a feature the baseline lacks on its own, only alongside Gmail's webmail, so it
+ * costs no noise; Apple Mail; Yahoo's webmail and apps; Samsung Email, the default
+ * client on Samsung's Android phones.
+ */
+export const DEFAULT_AUDIENCE: readonly ClientId[] = [
+  'outlook-windows',
+  'outlook-com',
+  'gmail-webmail',
+  'gmail-mobile-webmail',
+  'gmail-ios',
+  'gmail-android',
+  'apple-mail-macos',
+  'apple-mail-ios',
+  'yahoo-webmail',
+  'yahoo-ios',
+  'yahoo-android',
+  'samsung-email',
 ];
 
 export type SupportLevel = 'y' | 'n' | 'a' | 'u';
@@ -66,7 +122,7 @@ export interface FeatureSupport {
   slug: string;
   title: string;
   url: string;
-  /** One entry per client in CLIENTS that caniemail has data for. */
+  /** One entry per client of the audience that caniemail has data for, in the audience's order. */
   clients: ClientSupport[];
 }
 
@@ -137,14 +193,14 @@ function compareVersions(a: string, b: string): number {
 }
 
 /**
- * What caniemail says about `slug` for each of our clients, using the latest version
- * it tested (as caniemail.com's summary does). A client with no data is left out.
+ * What caniemail says about `slug` for each client of `audience`, using the latest
+ * version it tested (as caniemail.com's summary does). A client with no data is left out.
  */
-export function featureSupport(slug: string): FeatureSupport | undefined {
+export function featureSupport(slug: string, audience: readonly ClientId[] = DEFAULT_AUDIENCE): FeatureSupport | undefined {
   const feature = caniemail().bySlug.get(slug);
   if (!feature) return undefined;
   const clients: ClientSupport[] = [];
-  for (const client of CLIENTS) {
+  for (const client of [...new Set(audience)].map(emailClient)) {
     const versions = feature.stats[client.family]?.[client.platform];
     if (!versions) continue;
     const latest = Object.keys(versions).sort(compareVersions).at(-1);
