@@ -47,7 +47,7 @@ describe('web archive', () => {
     await writeFile(cfg, `${await readFile(cfg, 'utf8')}\narchiveBaseUrl: https://liia.london/newsletter\n`);
     const r = await buildIssue('july-2025', { root: project });
     expect(r.html).toMatch(/<a href="https:\/\/liia\.london\/newsletter\/july-2025\/"[^>]*>View in your browser<\/a>/);
-    expect(r.text).toContain('View in your browser <https://liia.london/newsletter/july-2025/>');
+    expect(r.text).toMatch(/^View in your browser \[(\d+)\]\n\n\[\1\] https:\/\/liia\.london\/newsletter\/july-2025\/$/m);
     // The browser version does not link to itself.
     expect(await readFile(path.join(r.dir, 'index.html'), 'utf8')).not.toContain('View in your browser');
     expect(await readFile(path.join(project, 'dist/feed.xml'), 'utf8')).toContain('<link href="https://liia.london/newsletter/july-2025/"/>');

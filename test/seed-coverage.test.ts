@@ -26,9 +26,15 @@ function seedUnits(seed: string): string[] {
     .filter((u) => u.length > 0);
 }
 
-/** The plain text with link targets (" <https://...>") removed, whitespace collapsed. */
+/** The plain text with link targets (" [n]" markers and their "[n] https://..." lines, or " <https://...>") removed, whitespace collapsed. */
 function readableText(text: string): string {
-  return normalise(text.replace(/\s<(https?:\/\/|mailto:)?[^<>\s]+>/g, '').replace(/^[=-]{3,}$/gm, ''));
+  return normalise(
+    text
+      .replace(/^\[\d+\][ \n]\S+$/gm, '')
+      .replace(/ \[\d+\]/g, '')
+      .replace(/\s<(https?:\/\/|mailto:)?[^<>\s]+>/g, '')
+      .replace(/^[=-]{3,}$/gm, ''),
+  );
 }
 
 describe('the July 2025 issue carries every word of the seed', () => {

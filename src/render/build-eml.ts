@@ -34,6 +34,25 @@ export function senderDomain(config: Config): string {
   return wireAddress(config.sender.address).split('@')[1]!;
 }
 
+/**
+ * Headers every copy carries that say how to leave the list (RFC 2369, RFC 8058): the
+ * sends put them on every message, and the review .eml carries them too, so the editors
+ * see what recipients get. The https page first when there is one (mail clients use the
+ * first they can); List-Unsubscribe-Post only then, as one-click needs https.
+ */
+export function listHeaders(config: Config): Record<string, string> {
+  // A header is ASCII: an IDN domain in punycode (the address passed the rule when the config was read).
+  const unsubscribe = [`<mailto:${wireAddress(config.unsubscribe.mailto)}?subject=Unsubscribe>`];
+  if (config.unsubscribe.url) unsubscribe.unshift(`<${config.unsubscribe.url}>`);
+  const headers: Record<string, string> = {
+    'List-Id': config.listId ?? `${config.sender.name} <newsletter.${senderDomain(config)}>`,
+    'List-Unsubscribe': unsubscribe.join(', '),
+  };
+  // One-click unsubscribe (Gmail and Yahoo require it of bulk senders) needs an https URL.
+  if (config.unsubscribe.url) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+  return headers;
+}
+
 export async function buildEml(config: Config, input: EmlInput): Promise<Buffer> {
   const composer = new MailComposer({
     from: { name: config.sender.name, address: config.sender.address },

@@ -14,8 +14,11 @@ import type { BuildResult } from '../build-issue.js';
 import type { Config } from '../config.js';
 import { NewsletterError } from '../errors.js';
 import { wireAddress } from '../issue/email-address.js';
-import { foldableHeader } from '../render/build-eml.js';
+import { foldableHeader, listHeaders, senderDomain } from '../render/build-eml.js';
 import { replaceAssetUrls, type LocalAsset } from '../issue/load-assets.js';
+
+/** The list headers live with the .eml (render/), so the review copy carries them too; re-exported for senders. */
+export { listHeaders };
 
 export interface PreparedMessage {
   /** The envelope sender (MAIL FROM), in wire form: an IDN domain in punycode. */
@@ -59,23 +62,6 @@ export interface PrepareOptions {
    */
   inlineImages?: readonly LocalAsset[];
   env?: NodeJS.ProcessEnv;
-}
-
-/** The sender's domain as headers carry it (ASCII: an IDN domain in punycode). */
-const wireDomain = (config: Config) => wireAddress(config.sender.address).split('@')[1]!;
-
-/** Headers every copy carries that say how to leave the list (RFC 2369, RFC 8058). */
-export function listHeaders(config: Config): Record<string, string> {
-  // A header is ASCII: an IDN domain in punycode (the address passed the rule when the config was read).
-  const unsubscribe = [`<mailto:${wireAddress(config.unsubscribe.mailto)}?subject=Unsubscribe>`];
-  if (config.unsubscribe.url) unsubscribe.unshift(`<${config.unsubscribe.url}>`);
-  const headers: Record<string, string> = {
-    'List-Id': config.listId ?? `${config.sender.name} <newsletter.${wireDomain(config)}>`,
-    'List-Unsubscribe': unsubscribe.join(', '),
-  };
-  // One-click unsubscribe (Gmail and Yahoo require it of bulk senders) needs an https URL.
-  if (config.unsubscribe.url) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
-  return headers;
 }
 
 /** `"Name" <email>`, MIME-encoded when the name is not plain ASCII or has a word too long to fold. */
@@ -261,7 +247,7 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const crlf = (b: Buffer) => b.toString('latin1').replace(/\r?\n|\r/g, '\r\n');
   const signCopy = key ? sharedDkim(key, crlf(Buffer.from(head, 'latin1')), crlf(body).slice(4)) : undefined;
   // Message-ID is ASCII too: the sender's domain in punycode.
-  const domain = wireDomain(config);
+  const domain = senderDomain(config);
   const tag = `${build.slug}.${build.hash.slice(0, 12)}`;
 
   return {
