@@ -16,6 +16,7 @@ import { NewsletterError } from '../src/errors.js';
 import { fillPage, findPageDir, loadPreviewPage } from '../src/preview/page.js';
 import { startPreview, type PreviewEvent, type PreviewServer } from '../src/preview/server.js';
 import { CHROMIUM_ARGS } from '../src/preview/screenshots.js';
+import { INVERT_CSS, VIEW_IDS, VIEWS, viewHtml } from '../src/preview/views.js';
 import { lineOf, makeProject, replaceOnce, ROOT } from './helpers.js';
 
 /**
@@ -359,6 +360,42 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     await expect.poll(() => page.locator('#size').getAttribute('class'), { timeout: EVENT_WAIT_MS }).toBe('size');
   });
 
+  it('offers the views beside the frames, and keeps the chosen one through a live update', async () => {
+    await markDocument();
+    const select = page.locator('#view');
+    expect(await select.locator('option').allTextContents()).toEqual(VIEW_IDS.map((v) => VIEWS[v].label));
+    expect(await select.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual([...VIEW_IDS]);
+    expect(await select.inputValue()).toBe('light');
+    /** Wait until both frames show `view`, loaded, with `styles` <style> elements (or more than 0: 'some') and the inverting one or not. */
+    const framesIn = (view: string, styles: number | 'some', inverted: boolean, text = '') =>
+      page.waitForFunction(
+        ([v, n, inv, t]) =>
+          ['frame-desktop', 'frame-phone'].every((id) => {
+            const f = document.getElementById(id) as HTMLIFrameElement;
+            const d = f.contentDocument;
+            if (!f.src.endsWith(`&view=${v}`) || d?.readyState !== 'complete' || !d.body?.textContent.includes(t)) return false;
+            const count = d.querySelectorAll('style').length;
+            return (n === 'some' ? count > 0 : count === n) && (d.getElementById('build-issue-view-inverted') !== null) === inv;
+          }),
+        [view, styles, inverted, text] as const,
+        { timeout: EVENT_WAIT_MS },
+      );
+    await select.selectOption('no-style');
+    await framesIn('no-style', 0, false);
+    expect(await page.locator('#view-about').textContent()).toContain('Gmail');
+    // A save while a view is chosen: the frames show the new build, in the same view, without a reload.
+    await atomicSave(issueFile, replaceOnce(original, LABEL_LINE, 'label: "July 2025 ISSUE (viewed)"'));
+    await framesIn('no-style', 0, false, 'July 2025 ISSUE (viewed)');
+    await select.selectOption('inverted');
+    await framesIn('inverted', 'some', true);
+    expect(await page.$eval('#frame-phone', (f) => getComputedStyle((f as HTMLIFrameElement).contentDocument!.documentElement).filter)).toBe(
+      'invert(1) hue-rotate(180deg)',
+    );
+    await select.selectOption('light');
+    await framesIn('light', 'some', false, 'July 2025 ISSUE (viewed)');
+    expect(await stillSameDocument()).toBe(true);
+  });
+
   it('says so when the preview server stops, instead of showing a stale page as live', async () => {
     expect(pageErrors).toEqual([]); // the page's script never threw, through every state above
     expect(cspViolations).toEqual([]); // and nothing the page does was refused by its policy
@@ -461,6 +498,32 @@ describe('the preview server', { timeout: 120_000 }, () => {
     }
     expect((await rawGet(`${server.url}state.json`, {}, 'POST')).status).toBe(405);
     expect((await rawGet(`${server.url}preview.js`, {}, 'POST')).status).toBe(405);
+  });
+
+  it('serves each view of the email at /email.html?view=<id>, and refuses an unknown view with the list', async () => {
+    const { server } = await start();
+    const asBuilt = await (await fetch(`${server.url}email.html`)).text();
+    expect(asBuilt).toBe(server.state().result!.html);
+    const view = async (v: string) => {
+      const res = await fetch(`${server.url}email.html?build=1&view=${encodeURIComponent(v)}`);
+      return { status: res.status, csp: res.headers.get('content-security-policy'), body: await res.text() };
+    };
+    for (const v of VIEW_IDS) {
+      const r = await view(v);
+      expect(r.status, v).toBe(200);
+      expect(r.csp, v).toContain("script-src 'none'");
+      expect(r.body, v).toBe(viewHtml(asBuilt, v));
+      expect(r.body, v).toContain('LONDON ADOLESCENT SAFEGUARDING AND YOUTH JUSTICE NEWSLETTER');
+    }
+    expect(asBuilt).toMatch(/<style\b/);
+    // Left in Outlook's conditional comments (<!--[if mso]><style>...), which no other client reads; gone everywhere else.
+    expect((await view('no-style')).body.replace(/<!--[\s\S]*?-->/g, '')).not.toMatch(/<style\b/i);
+    expect((await view('inverted')).body).toContain(INVERT_CSS);
+    expect(asBuilt).toMatch(/<img\b[^>]*\ssrc=/);
+    expect((await view('images-off')).body).not.toMatch(/<img\b[^>]*\ssrc=/);
+    const bad = await view('sepia');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toBe('Unknown view "sepia": use one of light, dark, inverted, no-style, images-off\n');
   });
 
   it('binds 127.0.0.1 only, and answers only to its own host name', async () => {

@@ -102,7 +102,7 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
     shots = await takeScreenshots(result.html, result.dir);
   }, BROWSER_TIMEOUT);
 
-  it('writes the three PNGs into dist/july-2025/ beside the build, and no temporary files', async () => {
+  it('writes the six PNGs into dist/july-2025/ beside the build, and no temporary files', async () => {
     expect((await readdir(result.dir)).sort()).toEqual([
       '.build-issue',
       ...result.invites,
@@ -114,34 +114,39 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
       'report.json',
       'screenshot-desktop.png',
       'screenshot-phone-dark.png',
+      'screenshot-phone-images-off.png',
+      'screenshot-phone-inverted.png',
+      'screenshot-phone-nostyle.png',
       'screenshot-phone.png',
     ]);
     expect(shots.files).toEqual({
       desktop: path.join(result.dir, 'screenshot-desktop.png'),
       phone: path.join(result.dir, 'screenshot-phone.png'),
       phoneDark: path.join(result.dir, 'screenshot-phone-dark.png'),
+      phoneInverted: path.join(result.dir, 'screenshot-phone-inverted.png'),
+      phoneNoStyle: path.join(result.dir, 'screenshot-phone-nostyle.png'),
+      phoneImagesOff: path.join(result.dir, 'screenshot-phone-images-off.png'),
     });
     // The build's own files are untouched.
     expect(await readFile(result.files.html, 'utf8')).toBe(result.html);
     expect(shots.ms).toBeGreaterThan(0);
   });
 
-  it('takes desktop at 800 px and both phone views at 375 px, full page', async () => {
+  it('takes desktop at 800 px and the phone views at 375 px, full page', async () => {
     const desktop = await readPng(shots.files.desktop);
     const phone = await readPng(shots.files.phone);
     const dark = await readPng(shots.files.phoneDark);
     expect(desktop.width).toBe(800);
-    expect(phone.width).toBe(375);
-    expect(dark.width).toBe(375);
+    for (const [shot, file] of Object.entries(shots.files)) if (shot !== 'desktop') expect((await readPng(file)).width, shot).toBe(375);
     // Full page: far taller than any viewport. The phone view is longer (text wraps more).
     expect(desktop.height).toBeGreaterThan(2000);
     expect(phone.height).toBeGreaterThan(2000);
     expect(phone.height).toBeGreaterThan(desktop.height);
-    expect(shots.sizes).toEqual({
-      desktop: { width: desktop.width, height: desktop.height },
-      phone: { width: phone.width, height: phone.height },
-      phoneDark: { width: dark.width, height: dark.height },
-    });
+    expect(shots.sizes.desktop).toEqual({ width: desktop.width, height: desktop.height });
+    expect(shots.sizes.phone).toEqual({ width: phone.width, height: phone.height });
+    expect(shots.sizes.phoneDark).toEqual({ width: dark.width, height: dark.height });
+    const inverted = await readPng(shots.files.phoneInverted);
+    expect(shots.sizes.phoneInverted).toEqual({ width: 375, height: inverted.height });
   });
 
   it('pictures the email, not a blank page (and the blank-page test does catch one)', async () => {
@@ -156,14 +161,20 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
     expect(lumaStdDev(decoded)).toBeLessThanOrEqual(NOT_BLANK);
   });
 
-  it('shows the phone view unchanged in dark mode: the July email has no dark-mode styles', async () => {
-    // No prefers-color-scheme rules and no color-scheme declaration, and Chromium does not
-    // darken pages by itself: the dark shot is pixel for pixel the light one.
-    expect(result.html).not.toMatch(/prefers-color-scheme|color-scheme/);
+  it('changes the dark shot exactly when the email has dark-mode styles; the inverted one always', async () => {
+    // Chromium does not darken pages by itself: without prefers-color-scheme rules (or a
+    // color-scheme that allows dark) the dark shot is pixel for pixel the light one.
+    const hasDark = /prefers-color-scheme|color-scheme\s*:[^;}]*dark/.test(result.html);
     const phone = await readPng(shots.files.phone);
     const dark = await readPng(shots.files.phoneDark);
-    expect(dark.height).toBe(phone.height);
-    expect(dark.data.equals(phone.data)).toBe(true);
+    expect(dark.data.equals(phone.data)).toBe(!hasDark);
+    const inverted = await readPng(shots.files.phoneInverted);
+    expect(inverted.height).toBe(phone.height);
+    expect(inverted.data.equals(phone.data)).toBe(false);
+  });
+
+  it('offline, with no picture loaded, writes the phone picture as the images-off one (turning images off changes nothing)', async () => {
+    expect((await readFile(shots.files.phoneImagesOff)).equals(await readFile(shots.files.phone))).toBe(true);
   });
 
   it('finds no sideways scrolling at 375 px or 320 px', () => {
@@ -222,8 +233,8 @@ describe.skipIf(!CHROMIUM)('render checks on a small email served from this mach
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const html = `<!doctype html><html lang="en-GB"><head><meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{background:#fff;color:#111;font:16px sans-serif}@media (prefers-color-scheme: dark){body{background:#111;color:#eee}}</style></head>
-<body><h1>Dark-aware email</h1><p>Some text to see.</p>
+<style>body{background:#fff;color:#111;font:16px sans-serif}@media (prefers-color-scheme: dark){body{background:#111;color:#eee}a{color:#8ecae6}}</style></head>
+<body><h1>Dark-aware email</h1><p>Some text to see.</p><p><a href="https://example.org/more">Read more</a></p>
 <img src="${base}/ok.png" alt="A red square" width="40">
 <img src="${base}/missing.png" alt="The missing chart" width="40">
 <img src="https://liia.london/newsletter/images/elsewhere.png" alt="From the internet" width="40">
@@ -245,6 +256,34 @@ describe.skipIf(!CHROMIUM)('render checks on a small email served from this mach
     };
     expect(mean(light)).toBeGreaterThan(200);
     expect(mean(dark)).toBeLessThan(60);
+  });
+
+  it('takes the inverted, no-style and images-off views of the phone', async () => {
+    const phone = await readPng(shots.files.phone);
+    const red = (p: PNG) => {
+      let n = 0;
+      for (let i = 0; i < p.data.length; i += 4) if (p.data[i]! > 200 && p.data[i + 1]! < 60 && p.data[i + 2]! < 60) n++;
+      return n;
+    };
+    expect(red(phone), 'phone').toBeGreaterThanOrEqual(40 * 40); // the red square loaded
+    const inverted = await readPng(shots.files.phoneInverted);
+    expect(inverted.data.equals(phone.data)).toBe(false);
+    // Pictures are put back, not inverted (a little greyer: hue-rotate is an approximation).
+    let reddish = 0;
+    for (let i = 0; i < inverted.data.length; i += 4) if (inverted.data[i]! > 150 && inverted.data[i + 1]! < 90 && inverted.data[i + 2]! < 90) reddish++;
+    expect(reddish, 'inverted').toBeGreaterThanOrEqual(40 * 40);
+    // Without <style> the page loses its sans-serif font: the text is drawn differently.
+    expect((await readPng(shots.files.phoneNoStyle)).data.equals(phone.data)).toBe(false);
+    expect(red(await readPng(shots.files.phoneImagesOff))).toBe(0);
+  });
+
+  it('adds the a11y and tap-targets findings: the missing <title>, and the short standalone link', () => {
+    const a11y = shots.findings.filter((f) => f.rule === 'a11y');
+    expect(a11y.map((f) => f.message.split(' (axe ')[1]?.split(',')[0])).toEqual(['document-title']);
+    expect(a11y[0]!.message).toMatch(/\(axe document-title, serious\) at 600 and 375 px and 375 px in dark mode: /);
+    expect(a11y[0]!.severity).toBe('error');
+    const taps = shots.findings.filter((f) => f.rule === 'tap-targets');
+    expect(taps.map((f) => f.message.split(':')[0])).toEqual([expect.stringMatching(/^'Read more' link is \d+(\.\d)? px tall at 375 px$/)]);
   });
 
   it('loads images from this machine, reports a broken one by alt and address, and the blocked one apart', () => {

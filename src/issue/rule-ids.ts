@@ -19,6 +19,8 @@ export const CHECK_RULE_IDS = [
   'spam',
   'links-online',
   'render',
+  'a11y',
+  'tap-targets',
 ] as const;
 
 export type CheckRuleId = (typeof CHECK_RULE_IDS)[number];

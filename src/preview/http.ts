@@ -3,7 +3,8 @@
  * 127.0.0.1:<port> or localhost:<port>):
  *   /             the preview page (templates/preview/index.html)
  *   /preview.css  its style sheet, /preview.js its script (same origin: the page's CSP allows nothing else)
- *   /email.html   the last good build's HTML, exactly as built
+ *   /email.html   the last good build's HTML, exactly as built; with ?view=<id>, as that
+ *                 view shows it (views.ts: light, dark, inverted, no-style, images-off)
  *   /email.txt    its plain-text part
  *   /state.json   the build's state: size against Gmail's limit, findings, time, error
  *   /events       server-sent events: `build` after each good build, `error` after a failed one
@@ -16,6 +17,7 @@ import type { Builder } from './builder.js';
 import type { PreviewPage } from './page.js';
 import type { SseHub } from './sse.js';
 import { errorEventJson } from './state-json.js';
+import { isViewId, VIEW_IDS, viewHtml } from './views.js';
 
 /**
  * The page's policy: its script, style sheet, frames, state and events all come from
@@ -73,7 +75,7 @@ export function previewRoutes(ctx: RouteContext): (req: IncomingMessage, res: Se
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
       return send(res, 403, TEXT, `Forbidden: open the preview as http://127.0.0.1:${port}/\n`);
     }
-    const { pathname } = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const { pathname, searchParams } = new URL(req.url ?? '/', 'http://127.0.0.1');
     const r = builder.lastGood?.result;
     const asset = pathname.startsWith('/assets/') ? r?.assets.find((a) => `/assets/${a.name}` === pathname) : undefined;
     if (!routes.has(pathname) && !asset) return send(res, 404, TEXT, `Not found: ${pathname}\n`);
@@ -83,16 +85,13 @@ export function previewRoutes(ctx: RouteContext): (req: IncomingMessage, res: Se
     const file = files[pathname];
     if (file) return send(res, 200, file.type, file.body, file.extra, head);
     switch (pathname) {
-      case '/email.html':
+      case '/email.html': {
+        const view = searchParams.get('view');
+        if (view !== null && !isViewId(view)) return send(res, 400, TEXT, `Unknown view "${view.slice(0, 40)}": use one of ${VIEW_IDS.join(', ')}\n`, {}, head);
         if (!r) return send(res, 503, HTML, NO_BUILD_HTML, {}, head);
-        return send(
-          res,
-          200,
-          HTML,
-          replaceAssetUrls(r.html, r.assets, (a) => `/assets/${a.name}`),
-          { 'Content-Security-Policy': EMAIL_CSP, 'Referrer-Policy': 'no-referrer' },
-          head,
-        );
+        const html = replaceAssetUrls(r.html, r.assets, (a) => `/assets/${a.name}`);
+        return send(res, 200, HTML, view ? viewHtml(html, view) : html, { 'Content-Security-Policy': EMAIL_CSP, 'Referrer-Policy': 'no-referrer' }, head);
+      }
       case '/email.txt':
         if (!r) return send(res, 503, TEXT, 'No good build yet: fix the error shown in the preview.\n', {}, head);
         return send(res, 200, TEXT, r.text, {}, head);

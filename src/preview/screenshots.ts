@@ -4,20 +4,30 @@
  * real browser can do.
  *
  * Files (written into the existing dist/<slug>/, each atomically: temp name + rename):
- *   screenshot-desktop.png     800 px viewport (the email's 600 px column), full page
- *   screenshot-phone.png       375 px phone (mobile viewport, touch), full page
- *   screenshot-phone-dark.png  the phone view with `prefers-color-scheme: dark`
+ *   screenshot-desktop.png           800 px viewport (the email's 600 px column), full page
+ *   screenshot-phone.png             375 px phone (mobile viewport, touch), full page
+ *   screenshot-phone-dark.png        the phone view with `prefers-color-scheme: dark`
+ *   screenshot-phone-inverted.png    inverted, as the Gmail and Outlook apps' dark mode
+ *   screenshot-phone-nostyle.png     without <style> elements, as Gmail for non-Google accounts
+ *   screenshot-phone-images-off.png  pictures not loaded (alt text), as Outlook; when none
+ *                                    loaded anyway (offline), the phone picture itself
+ * (the views: views.ts)
  *
- * Findings (rule "render"):
+ * Findings (rule "render", render-checks.ts and no-style.ts):
  *   - the email scrolls sideways at 375 px or at 320 px: an error naming the widest
  *     element(s) that stick out (tag, class, width);
  *   - images that did not load: a warning. Screenshots block every request that leaves
  *     this machine (fast, deterministic, no network needed), so remote images are
- *     reported together as "not fetched"; `check --links` checks their addresses.
+ *     reported together as "not fetched"; `check --links` checks their addresses;
+ *   - without <style>, text in columns narrower than 250 px at 375 px: a warning each.
+ * Rule "a11y" (a11y.ts): axe-core's WCAG A and AA rules at 600 px, at 375 px and at
+ * 375 px in dark mode. Rule "tap-targets" (tap-targets.ts): standalone links and
+ * buttons under 44 px tall at 375 px.
  *
- * One browser is launched for the three shots and the checks (render-checks.ts), and
- * always closed. No Chromium is ever downloaded: when none is found,
- * BrowserMissingError says how to install Debian's.
+ * One browser is launched for the shots and the checks, and always closed. Two pages:
+ * the desktop one, and the phone one, which every phone view and check reuses in turn
+ * (each view is undone before the next; none reloads the page). No Chromium is ever
+ * downloaded: when none is found, BrowserMissingError says how to install Debian's.
  */
 import { accessSync, constants, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -27,7 +37,11 @@ import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import type { Finding } from '../check/types.js';
 import { NewsletterError } from '../errors.js';
+import { a11yFindings, runAxe, type AxeRun } from './a11y.js';
+import { narrowColumnFindings, narrowTextColumns } from './no-style.js';
 import { renderChecks, type NetworkFailures } from './render-checks.js';
+import { shortTapTargets, tapTargetFindings } from './tap-targets.js';
+import { applyView, type ViewId } from './views.js';
 
 export { RENDER_CHECK_WIDTHS, renderChecks, type NetworkFailures, type RenderCheckOptions } from './render-checks.js';
 
@@ -47,22 +61,42 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-quic',
 ];
 
-export type ShotName = 'desktop' | 'phone' | 'phoneDark';
+export type ShotName = 'desktop' | 'phone' | 'phoneDark' | 'phoneInverted' | 'phoneNoStyle' | 'phoneImagesOff';
 
 export const SCREENSHOT_FILES: Record<ShotName, string> = {
   desktop: 'screenshot-desktop.png',
   phone: 'screenshot-phone.png',
   phoneDark: 'screenshot-phone-dark.png',
+  phoneInverted: 'screenshot-phone-inverted.png',
+  phoneNoStyle: 'screenshot-phone-nostyle.png',
+  phoneImagesOff: 'screenshot-phone-images-off.png',
 };
+
+/** The view (views.ts) each phone shot shows, in the order they are taken. */
+const PHONE_VIEWS: readonly [ShotName, ViewId][] = [
+  ['phone', 'light'],
+  ['phoneDark', 'dark'],
+  ['phoneInverted', 'inverted'],
+  ['phoneNoStyle', 'no-style'],
+  ['phoneImagesOff', 'images-off'],
+];
+
+/** In-page: whether any picture of the page has loaded. */
+const LOADED_IMAGES_JS = 'Array.prototype.some.call(document.images, function (i) { return i.complete && i.naturalWidth > 0; })';
+
+/** The width at which the phone checks (tap targets, no-style columns) measure. */
+const PHONE_WIDTH = 375;
+/** The desktop accessibility run's width: the email's own column. */
+const DESKTOP_A11Y_WIDTH = 600;
 
 export interface ScreenshotResult {
   /** Absolute paths of the PNGs written. */
   files: Record<ShotName, string>;
   /** Pixel sizes of the PNGs (device scale factor 1, so CSS px). */
   sizes: Record<ShotName, { width: number; height: number }>;
-  /** Rule "render" findings from the real browser. */
+  /** Findings from the real browser: rules "render", "a11y" and "tap-targets". */
   findings: Finding[];
-  /** Wall-clock time of the whole run (launch, three shots, checks, close), in ms. */
+  /** Wall-clock time of the whole run (launch, the shots, the checks, close), in ms. */
   ms: number;
 }
 
@@ -78,6 +112,8 @@ export interface ScreenshotOptions {
   allowNetwork?: boolean;
   /** Launch timeout, in ms. @default 30000 */
   timeoutMs?: number;
+  /** Run axe-core (rule "a11y"), its slowest check. @default true */
+  a11y?: boolean;
 }
 
 /**
@@ -202,7 +238,8 @@ async function openEmail(
 }
 
 /**
- * Take the three screenshots of `html` into `outDir` and run the render checks.
+ * Take the screenshots of `html` into `outDir` (SCREENSHOT_FILES) and run the browser's
+ * checks: render (render-checks.ts, no-style.ts), a11y and tap-targets.
  * Throws BrowserMissingError when there is no usable Chromium, NewsletterError
  * ('EWRITE') when a PNG cannot be written.
  */
@@ -240,11 +277,15 @@ export async function takeScreenshots(html: string, outDir: string, options: Scr
       ShotName,
       string
     >;
-    const sizes: ScreenshotResult['sizes'] = { desktop: { width: 0, height: 0 }, phone: { width: 0, height: 0 }, phoneDark: { width: 0, height: 0 } };
-    let findings: Finding[] = [];
+    const sizes = Object.fromEntries(Object.keys(SCREENSHOT_FILES).map((k) => [k, { width: 0, height: 0 }])) as ScreenshotResult['sizes'];
+    const findings: Finding[] = [];
+    const axeRuns: AxeRun[] = [];
+    const a11y = options.a11y ?? true;
 
+    let phonePng: Buffer | undefined;
     const shoot = async (page: Page, shot: ShotName): Promise<void> => {
       const png = await page.screenshot({ fullPage: true, type: 'png', animations: 'disabled', caret: 'hide' });
+      if (shot === 'phone') phonePng = png;
       sizes[shot] = pngSize(png);
       await writeAtomically(files[shot], png);
     };
@@ -256,18 +297,44 @@ export async function takeScreenshots(html: string, outDir: string, options: Scr
     } finally {
       await desktop.context.close();
     }
-    // The dark shot is the phone page with the colour scheme switched: the same load, no reload.
+    // Every phone view is the one phone page changed in place and put back: the same load, no reload.
     const phone = await openEmail(browser, 'phone', html, allowNetwork);
+    const { page } = phone;
     try {
-      await shoot(phone.page, 'phone');
-      await phone.page.emulateMedia({ colorScheme: 'dark' });
-      await shoot(phone.page, 'phoneDark');
-      await phone.page.emulateMedia({ colorScheme: 'light' });
-      // The checks resize the page, so they run after its screenshots.
-      findings = await renderChecks(phone.page, { failures: phone.failures });
+      for (const [shot, view] of PHONE_VIEWS) {
+        // With no picture loaded (offline, every one remote) turning images off changes nothing:
+        // the phone picture is that view already, and a second full-page PNG costs about a second.
+        if (view === 'images-off' && phonePng && !(await page.evaluate(LOADED_IMAGES_JS))) {
+          sizes[shot] = pngSize(phonePng);
+          await writeAtomically(files[shot], phonePng);
+          continue;
+        }
+        const undo = await applyView(page, view);
+        await shoot(page, shot);
+        // The checks that belong to a view run while it shows; each puts back any resizing it does.
+        if (view === 'light') {
+          findings.push(...tapTargetFindings(await shortTapTargets(page), PHONE_WIDTH));
+          findings.push(...(await renderChecks(page, { failures: phone.failures })));
+          if (a11y) {
+            axeRuns.push(await runAxe(page, `${PHONE_WIDTH} px`));
+            // The 600 px run on this page too (a phone page 600 px wide lays out as the desktop one):
+            // axe is put into one page only, which saves a second second-long injection.
+            await page.setViewportSize({ width: DESKTOP_A11Y_WIDTH, height: PHONE.height });
+            axeRuns.unshift(await runAxe(page, `${DESKTOP_A11Y_WIDTH} px`));
+            await page.setViewportSize(PHONE);
+          }
+        } else if (view === 'dark' && a11y) {
+          axeRuns.push(await runAxe(page, `${PHONE_WIDTH} px in dark mode`));
+        } else if (view === 'no-style') {
+          findings.push(...narrowColumnFindings(await narrowTextColumns(page, PHONE_WIDTH), PHONE_WIDTH));
+        }
+        // The last view needs no undoing: the page closes.
+        if (shot !== PHONE_VIEWS[PHONE_VIEWS.length - 1]![0]) await undo();
+      }
     } finally {
       await phone.context.close();
     }
+    findings.push(...a11yFindings(axeRuns));
 
     return { files, sizes, findings, ms: performance.now() - started };
   } finally {

@@ -1,6 +1,6 @@
 /**
  * The preview server behind `build-issue preview <issue>`: builds the issue, serves a
- * page that shows the email at 600 px and 375 px, its plain text and its check
+ * page that shows the email at 600 px and 375 px (in a chosen view), its plain text and its check
  * findings, and rebuilds when the issue file, its assets, the templates or the config
  * change. The page updates itself over server-sent events after every rebuild.
  *
@@ -14,6 +14,7 @@
  *   builder.ts     the build loop: debounced, one build at a time
  *   watch.ts       what is watched, and how
  *   state-json.ts  /state.json and the error event's data
+ *   views.ts       the email's views (?view=dark, inverted, no-style, images-off), shared with the screenshots
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

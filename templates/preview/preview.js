@@ -15,6 +15,7 @@ const el = (tag, props, ...children) => {
 };
 const kb = (n) => `${(n / 1000).toFixed(1)} KB`;
 let shownEmail = -1; // the build whose email the frames show
+let shownView = ''; // and the view they show it in
 let seen = -1; // the latest build counter rendered
 let inFlight = null; // the state fetch under way
 let want = false; // whether one more is wanted after it
@@ -41,6 +42,25 @@ for (const t of tabs) {
     next.focus();
   });
 }
+
+// The views (Light, Dark, Inverted, No <style>, Images off): the server rewrites the email for each
+// (/email.html?view=<id>), since a frame cannot be told to prefer dark mode.
+const VIEW_ABOUT = {
+  light: 'As built, in light mode.',
+  dark: "With the email's own dark-mode styles, as Apple Mail and Outlook.com show it in dark mode.",
+  inverted: 'Colours inverted, pictures kept: the Gmail and Outlook apps in dark mode.',
+  'no-style': 'Every <style> removed, inline styles kept: Gmail for addresses that are not Google accounts.',
+  'images-off': "Pictures not loaded, so their alt text shows: Outlook's default.",
+};
+const viewSelect = $('view');
+const showAbout = () => {
+  $('view-about').textContent = VIEW_ABOUT[viewSelect.value] || '';
+};
+showAbout();
+viewSelect.addEventListener('change', () => {
+  showAbout();
+  if (shownEmail > 0) showEmail(shownEmail);
+});
 
 // Each frame as tall as its email, so the email gets the full width (no scrollbar) and the page scrolls.
 for (const f of [$('frame-desktop'), $('frame-phone')]) {
@@ -164,11 +184,15 @@ const render = async (s) => {
   if (s.emailBuild) await showEmail(s.emailBuild);
 };
 
-// Point both frames (and the text tab) at build n's email, once per build.
+// Point both frames at build n's email in the chosen view (and the text tab at its text), once per build and view.
 const showEmail = async (n) => {
-  if (n === shownEmail) return;
+  const view = viewSelect.value;
+  if (n === shownEmail && view === shownView) return;
+  const newBuild = n !== shownEmail;
   shownEmail = n;
-  for (const f of [$('frame-desktop'), $('frame-phone')]) f.src = `/email.html?build=${n}`;
+  shownView = view;
+  for (const f of [$('frame-desktop'), $('frame-phone')]) f.src = `/email.html?build=${n}&view=${encodeURIComponent(view)}`;
+  if (!newBuild) return;
   const t = await fetch(`/email.txt?build=${n}`, { cache: 'no-store' });
   if (t.ok && n === shownEmail) $('text').textContent = await t.text();
 };
