@@ -12,6 +12,11 @@
  *  3. CSS in `<style>` and in style attributes loses comments and the spaces
  *     around punctuation (juice writes `color: #000; margin: 0;`); quoted strings and
  *     the descendant combinator before a pseudo-class (`.card :first-child`) are kept.
+ *     MJML's `background:#fff;background-color:#fff` pairs lose the shorthand (the
+ *     same colour twice, nothing else in it), and its empty `class=""` goes.
+ *  4. `<tbody>` and `</tbody>` without attributes go (outside Outlook's conditional
+ *     comments): HTML's parser puts the element back around the rows, so every
+ *     browser-based client builds the same document; Word's HTML never needed it.
  * Whitespace inside `<pre>` and `<textarea>` is kept (our templates have none).
  */
 
@@ -39,6 +44,7 @@ function squeezeCss(css: string): string {
     .replace(/\s+/g, ' ')
     .replace(/\s*([{};,>])\s*/g, '$1')
     .replace(/:\s+/g, ':')
+    .replace(/\s+!important/g, '!important')
     .replace(/;}/g, '}');
 }
 
@@ -51,7 +57,7 @@ export function minifyHtml(html: string): string {
   const out: string[] = [];
   // Collapsed text; no double space where a dropped comment stood between two spaces.
   const pushText = (text: string) => {
-    const t = collapse(text);
+    const t = collapse(text).replace(/<\/?tbody>/gi, '');
     out.push(out.length && out[out.length - 1]!.endsWith(' ') && t.startsWith(' ') ? t.slice(1) : t);
   };
   const re = /<!--[\s\S]*?-->|<style\b[^>]*>[\s\S]*?<\/style>|<(pre|textarea)\b[\s\S]*?<\/\1>/gi;
@@ -73,7 +79,18 @@ export function minifyHtml(html: string): string {
 }
 
 function collapse(text: string): string {
-  return text.replace(/\s+/g, ' ').replace(/ style="([^"]*)"/g, (_, css: string) => ` style="${minifyCss(css).replace(/;$/, '')}"`);
+  return (
+    text
+      .replace(/\s+/g, ' ')
+      .replace(/ style="([^"]*)"/g, (_, css: string) => ` style="${dropRepeatedBackground(minifyCss(css)).replace(/;$/, '')}"`)
+      // Inside tags only: in text, `class=""` or `" >` would be words.
+      .replace(/<[a-zA-Z][^<>]*>/g, (tag) => tag.replace(/ class=""/g, '').replace(/(["\w])\s+>$/, '$1>'))
+  );
+}
+
+/** `background:#abc123;background-color:#abc123` -> `background-color:#abc123`: a shorthand with only the colour says it twice. */
+function dropRepeatedBackground(css: string): string {
+  return css.replace(/(^|;)background:(#[0-9a-f]{3,8});background-color:\2(?=;|$)/gi, '$1background-color:$2');
 }
 
 /** Remove a space between two tags when both are block or table tags (or comments). */
