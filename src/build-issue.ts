@@ -25,7 +25,7 @@ import { isSafeSlug, SLUG_RULE, suggestSlug } from './issue/issue-name.js';
 import { loadAssets, replaceAssetUrls, type LocalAsset } from './issue/load-assets.js';
 import { ensureSchemaJson, SCHEMA_LINE } from './issue/schema-file.js';
 import type { Issue, SectionKind } from './issue/schema.js';
-import { buildEml, senderDomain } from './render/build-eml.js';
+import { buildEml, listHeaders, senderDomain } from './render/build-eml.js';
 import { compileMjml } from './render/compile-mjml.js';
 import { inlineCss } from './render/inline-css.js';
 import { minifyHtml } from './render/minify-html.js';
@@ -65,8 +65,9 @@ export interface BuildOptions {
   /** Notes about the checks to show in the report. */
   checkNotes?: string[];
   /**
-   * Also take screenshots (desktop, phone, phone in dark mode) into dist/<slug>/ with
-   * Chromium, and add the browser's rendering checks to the report. Needs `write`.
+   * Also take screenshots (desktop, phone, and the phone dark, inverted, without <style>
+   * and with images off) into dist/<slug>/ with Chromium, and add the browser's checks
+   * (render, a11y, tap-targets) to the report. Needs `write`.
    */
   screenshots?: boolean;
   /** Where CHROMIUM_PATH is read, for screenshots, else from `<root>/.env` (the environment wins). @default process.env */
@@ -89,8 +90,8 @@ export interface BuildResult {
   schemaUpdated?: string;
   /** The checks' findings; empty when `check: false`. */
   report: CheckReport;
-  /** The PNGs written when `screenshots` was asked for. */
-  screenshots?: Record<'desktop' | 'phone' | 'phoneDark', string>;
+  /** The PNGs written when `screenshots` was asked for (desktop, phone, and the phone's dark, inverted, no-style and images-off views). */
+  screenshots?: Record<import('./preview/screenshots.js').ShotName, string>;
   mjml: string;
   html: string;
   text: string;
@@ -112,7 +113,8 @@ function calendarInvites(issue: Issue, config: Config, slug: string): Record<str
     try {
       files[file] = eventIcs({
         title: section.title,
-        description: toPlainText(renderMarkdown(section.description)).trim(),
+        // Addresses inline: a calendar shows the description unwrapped, where "[1]" and a list below would only get in the way.
+        description: toPlainText(renderMarkdown(section.description), { links: 'inline' }).trim(),
         start: section.start,
         end: section.end,
         url: /^https?:/.test(section.button.href) ? section.button.href : undefined,
@@ -221,8 +223,8 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
   // 6c. No script address by any route (issue and config links were refused at their line already)
   assertSafeLinks(html, shown(file));
 
-  // 7. Plain text
-  const text = toPlainText(html);
+  // 7. Plain text (links as numbered references, without the tracking parameters this build added)
+  const text = toPlainText(html, { dropParams: config.tracking.enabled ? Object.keys(config.tracking.params) : [] });
 
   // 8. The .eml
   // What the editors review: subject, sender and both parts. The send gate compares it.
@@ -235,6 +237,8 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
     text,
     date: options.date ?? new Date(),
     messageId: `<${slug}.${hash.slice(0, 16)}@${senderDomain(config)}>`,
+    // The editors review what recipients get: the sends carry the same list headers.
+    headers: listHeaders(config),
   });
 
   // 8b. Calendar invites: one .ics per event that has a start time

@@ -64,7 +64,19 @@ export const ConfigSchema = z
       .describe('Social links shown in the footer: label and href each'),
     brand: z
       .strictObject({
-        logo: RemoteImage,
+        logo: RemoteImage.extend({
+          alt: z
+            .string()
+            .trim()
+            .min(1)
+            .describe("The organisation's name, short enough to fit the logo's box when images are off (Outlook blocks them by default): LIIA"),
+          title: z
+            .string()
+            .trim()
+            .min(1)
+            .optional()
+            .describe('Said on hover and by screen readers with the link: where the logo goes, e.g. "Go to the LIIA website"'),
+        }),
         website: Href.describe('The organisation website, linked from the logo'),
         fontFamily: z
           .string()
@@ -87,8 +99,22 @@ export const ConfigSchema = z
             panel: Colour.describe('Tiles, cards and quoted excerpts'),
           })
           .describe('Brand colours; keep text at 4.5:1 contrast or more against its background'),
+        dark: z
+          .strictObject({
+            background: Colour.default('#121218').describe('Behind the email'),
+            section: Colour.default('#1e1e2a').describe('Behind the text (white in the light scheme)'),
+            panel: Colour.default('#2a2a3a').describe('Tiles, cards and quoted excerpts'),
+            text: Colour.default('#ececf1').describe('Body text'),
+            muted: Colour.default('#b8b8c6').describe('Secondary text such as roles, dates and the footer'),
+            heading: Colour.default('#ffffff').describe('Headings (primary in the light scheme)'),
+            link: Colour.default('#9ecbff').describe('Links (accent in the light scheme)'),
+          })
+          .prefault({})
+          .describe(
+            'The dark-mode palette, for clients that honour prefers-color-scheme (Apple Mail, Outlook for Mac and iOS) and Outlook.com; the masthead and buttons keep their light colours. Keep text at 4.5:1 or more against section and panel',
+          ),
       })
-      .describe('Brand: logo, website, fonts and colours'),
+      .describe('Brand: logo, website, fonts and colours (light and dark)'),
     archiveBaseUrl: z
       .string()
       .regex(/^https:\/\/[^\s]+[^/\s]$/, { message: 'must be an https:// address without a trailing slash' })
@@ -150,6 +176,44 @@ export const ConfigSchema = z
       })
       .prefault({})
       .describe('Sending limits and fault handling'),
+    audience: z
+      .array(
+        // The ids of check/client-support/caniemail.ts's EMAIL_CLIENTS (it is typed from this list, so the two cannot drift).
+        z
+          .enum([
+            'outlook-windows',
+            'outlook-windows-mail',
+            'outlook-com',
+            'outlook-macos',
+            'outlook-ios',
+            'outlook-android',
+            'gmail-webmail',
+            'gmail-mobile-webmail',
+            'gmail-ios',
+            'gmail-android',
+            'apple-mail-macos',
+            'apple-mail-ios',
+            'yahoo-webmail',
+            'yahoo-ios',
+            'yahoo-android',
+            'aol-webmail',
+            'aol-ios',
+            'aol-android',
+            'samsung-email',
+            'thunderbird',
+            'fastmail',
+            'protonmail-webmail',
+            'protonmail-ios',
+            'protonmail-android',
+            'hey',
+          ])
+          .describe('An email client, by the id the README lists'),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        'The email clients your readers use: the client-support check reports what caniemail.com says they lack, do in part or get wrong. Default: outlook-windows, outlook-com, gmail-webmail, gmail-mobile-webmail, gmail-ios, gmail-android, apple-mail-macos, apple-mail-ios, yahoo-webmail, yahoo-ios, yahoo-android, samsung-email',
+      ),
     checks: z
       .partialRecord(z.enum(CHECK_RULE_IDS), CheckSetting)
       .optional()

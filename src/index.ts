@@ -11,5 +11,5 @@ export { renderMjml, type RenderedMjml } from './render/render-mjml.js';
 export { compileMjml } from './render/compile-mjml.js';
 export { inlineCss } from './render/inline-css.js';
 export { minifyHtml } from './render/minify-html.js';
-export { toPlainText } from './render/to-plain-text.js';
+export { toPlainText, type PlainTextOptions } from './render/to-plain-text.js';
 export { buildEml } from './render/build-eml.js';

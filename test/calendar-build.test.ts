@@ -65,8 +65,14 @@ describe('calendar invites in the build', () => {
     const cfg = path.join(project, 'newsletter.config.yaml');
     await writeFile(cfg, `${await readFile(cfg, 'utf8')}\narchiveBaseUrl: https://liia.london/newsletter\n`);
     const r = await buildIssue('july-2025', { root: project });
-    expect(r.html).toMatch(/<a href="https:\/\/liia\.london\/newsletter\/july-2025\/applying-the-child-first-framework-in-12\.ics"[^>]*>Add to calendar<\/a>/);
-    expect(r.text.replace(/\s+/g, ' ')).toContain('Add to calendar <https://liia.london/newsletter/july-2025/applying-the-child-first-framework-in-12.ics>');
+    expect(r.html).toMatch(
+      /<a [^>]*href="https:\/\/liia\.london\/newsletter\/july-2025\/applying-the-child-first-framework-in-12\.ics"[^>]*>Add to calendar<\/a>/,
+    );
+    // It stands alone: padded to a finger's height (email.css .tap).
+    expect(r.html).toMatch(/<a class="tap" href="https:\/\/liia\.london\/newsletter\/july-2025\/[^"]+\.ics"[^>]*style="display:inline-block;padding:12px 0/);
+    expect(r.text).toMatch(
+      /^Add to calendar \[(\d+)\] \(\.ics\)\n\n\[\1\]\nhttps:\/\/liia\.london\/newsletter\/july-2025\/applying-the-child-first-framework-in-12\.ics$/m,
+    );
     expect(r.report.counts.error).toBe(0);
   });
 });

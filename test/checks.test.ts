@@ -360,7 +360,12 @@ describe('images', () => {
 
   it("the config's logo alt without a destination: a warning at brand.logo.alt in the config", async () => {
     const r = await build(undefined, {
-      config: (c) => replaceOnce(c, 'alt: "LIIA – London Innovation and Improvement Alliance: go to the LIIA website"', 'alt: "LIIA logo"'),
+      config: (c) =>
+        replaceOnce(
+          replaceOnce(c, 'alt: LIIA\n', 'alt: "LIIA logo"\n'),
+          '    title: "London Innovation and Improvement Alliance: go to the LIIA website"\n',
+          '',
+        ),
     });
     expect(ofRule(r.report, 'images')).toEqual([
       {
@@ -370,6 +375,21 @@ describe('images', () => {
         where: { file: CONFIG, path: 'brand.logo.alt' },
       },
     ]);
+  });
+
+  it("a logo alt too long for the logo's box when images are off: a warning; the short name with a title passes", async () => {
+    const long = 'LIIA – London Innovation and Improvement Alliance: go to the LIIA website';
+    const r = await build(undefined, { config: (c) => replaceOnce(c, 'alt: LIIA\n', `alt: "${long}"\n`) });
+    expect(ofRule(r.report, 'images')).toEqual([
+      {
+        rule: 'images',
+        severity: 'warning',
+        message: expect.stringMatching(/^the logo's alt text ".*" takes about 5 lines in its 120px box when images are off .* at most 2 fit \(34 characters\)/),
+        where: { file: CONFIG, path: 'brand.logo.alt' },
+      },
+    ]);
+    // July's config: alt "LIIA", with the destination in brand.logo.title.
+    expect(ofRule((await build()).report, 'images')).toEqual([]);
   });
 });
 
@@ -735,7 +755,7 @@ describe('message', () => {
   it('a footer without the unsubscribe line: an error for the HTML and for the plain text', async () => {
     const footer = 'sections/footer.mjml.hbs';
     const r = await build(undefined, {
-      template: [footer, (t) => t.replace(/<p class="small">You receive this newsletter[\s\S]*?\{\{\/if\}\}\.<\/p>/, '')],
+      template: [footer, (t) => t.replace(/<p class="small"><a class="link tap" href="\{\{unsubscribeHref\}\}">[\s\S]*?<\/p>/, '')],
     });
     expect(r.html).not.toMatch(/unsubscribe/i);
     expect(ofRule(r.report, 'message')).toEqual(
@@ -927,7 +947,7 @@ describe('the command line', () => {
     const met = pos(july, '[Metropolitan Police](https://www.met.police.uk/)', '(');
     const spotlight = `sections[${sectionOf(july, '[Metropolitan Police]')}].body`;
     expect(out).toContain(`  https://www.met.police.uk/  "Metropolitan Police"  (${ISSUE}:${met.line}:${met.col} ${spotlight})`);
-    expect(out).toContain(`  https://liia.london/  "LIIA – London Innovation and Improvement Alliance: go to the LIIA website"  (${CONFIG} brand.website)`);
+    expect(out).toContain(`  https://liia.london/  "LIIA"  (${CONFIG} brand.website)`);
   });
 
   it('report.json holds the slug, the hash, the counts, the findings and the links', async () => {

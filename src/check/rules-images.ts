@@ -47,11 +47,14 @@ export const imagesRule: Rule = {
           where,
         });
       }
-      if (image.href !== undefined && alt && !DESTINATION.test(alt)) {
+      // The logo may keep a short alt (the organisation's name) when its link's title says where it goes.
+      const logoTitle = path.length ? undefined : ctx.config.brand.logo.title;
+      if (!path.length && alt) findings.push(...logoAltFits(alt, image.width ?? 120, altWhere));
+      if (image.href !== undefined && alt && !DESTINATION.test(alt) && !(logoTitle && DESTINATION.test(logoTitle))) {
         findings.push({
           rule: 'images',
           severity: 'warning',
-          message: `image "${alt}" is a link, so its alt text is the link text: say what the image shows and where the link goes, e.g. "... – read it on ${hostOf(image.href) ?? 'the website'}"`,
+          message: `image "${alt}" is a link, so its alt text is the link text: say what the image shows and where the link goes, e.g. "... – read it on ${hostOf(image.href) ?? 'the website'}"${path.length ? '' : ', or give the logo a title that says it (brand.logo.title: "Go to the ... website")'}`,
           where: altWhere,
         });
       }
@@ -73,6 +76,30 @@ export const imagesRule: Rule = {
     return findings;
   },
 };
+
+/** Average width of a character of alt text, in em (Arial's mean over English text is about 0.5). */
+const ALT_EM = 0.5;
+/** The logo's alt text shows at 14px (email.css, .logo img). */
+const LOGO_ALT_PX = 14;
+
+/**
+ * With images off (Outlook's default), the logo's alt text shows in the logo's box, which
+ * is as wide as the logo: more than two lines of it push the masthead down and read as
+ * clutter. The organisation's name fits; "go to the website" belongs in brand.logo.title.
+ */
+export function logoAltFits(alt: string, width: number, where: Finding['where']): Finding[] {
+  const perLine = Math.floor(width / (LOGO_ALT_PX * ALT_EM));
+  const lines = Math.ceil([...alt].length / perLine);
+  if (lines <= 2) return [];
+  return [
+    {
+      rule: 'images',
+      severity: 'warning',
+      message: `the logo's alt text "${alt}" takes about ${lines} lines in its ${width}px box when images are off (Outlook blocks them by default); at most 2 fit (${perLine * 2} characters): make it the organisation's short name, and say where the link goes in brand.logo.title`,
+      where,
+    },
+  ];
+}
 
 /** A local image (issues/assets/): it needs a web address, a modest file size, and enough pixels. */
 function localImage(asset: LocalAsset, width: number | undefined, slug: string, where: Finding['where']): Finding[] {

@@ -18,7 +18,21 @@ export function hostOf(address: string): string | undefined {
   }
 }
 
+/**
+ * A paragraph or list item that is one link and nothing else (bar a marker such as
+ * "▶" or "📌", or punctuation): a link that stands alone, which a finger must hit.
+ * Links in a sentence are left alone (WCAG 2.5.8 exempts them).
+ */
+const STANDALONE = /(<(p|li)>)([^\p{L}\p{N}<]*)<a (href="[^"]*")>((?:(?!<\/?a\b)[\s\S])*)<\/a>([^\p{L}\p{N}<]*)(?=<\/\2>)/gu;
+
 /** Markdown to an HTML fragment, on one line (so MJML line numbers map back to partials). */
 export function renderMarkdown(source: string): string {
-  return md.render(source).replace(/\n+/g, ' ').trim();
+  return (
+    md
+      .render(source)
+      .replace(/\n+/g, ' ')
+      .trim()
+      // class "tap" (email.css) pads a standalone link to 48px tall.
+      .replace(STANDALONE, '$1$3<a class="tap" $4>$5</a>$6')
+  );
 }

@@ -39,7 +39,8 @@ export function renderMjml(issue: Issue, config: Config, templates: TemplateSet,
     label: issue.label,
     brand,
     logoWidth: brand.logo.width ?? 120,
-    headCss: templates.headCss(colours),
+    logoTitle: brand.logo.title,
+    headCss: templates.headCss({ ...colours, dark: brand.dark }),
     // "View in your browser", when config says where the archive is published.
     browserHref: config.archiveBaseUrl ? `${config.archiveBaseUrl}/${slug}/` : undefined,
   });

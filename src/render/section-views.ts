@@ -34,6 +34,18 @@ function imageView(image: ImageData | undefined, defaultWidth: number, assets: A
   return { src: asset.url, alt: image.alt, width, height: Math.round((asset.height * width) / asset.width), href: image.href };
 }
 
+/**
+ * Widths of a picture column and the text column beside it (hybrid, "fluid" columns):
+ * each is width:100% up to its max-width, so at 600px they sit side by side and on a
+ * phone they wrap to full width by themselves, with or without <style>. The picture
+ * column carries the 16px gap; one pixel is kept spare so rounding never wraps them.
+ */
+export function sideColumns(image: { width: number } | undefined): { pic: number; text: number } | undefined {
+  if (!image) return undefined;
+  const pic = Math.min(image.width + 16, CONTENT_WIDTH - 250);
+  return { pic, text: CONTENT_WIDTH - pic - 1 };
+}
+
 const optionalMarkdown = (s: string | undefined) => (s ? renderMarkdown(s) : undefined);
 
 /** A URL-safe anchor from a heading: "Practice Spotlight at ALDCS 2025" -> "practice-spotlight-at-aldcs-2025". */
@@ -79,11 +91,10 @@ export interface ViewContext {
 }
 
 const builders: { [K in SectionKind]: ViewBuilder<K> } = {
-  letter: (s, ctx) => ({
-    greeting: s.greeting,
-    body: renderMarkdown(s.body),
-    signature: { ...s.signature, image: imageView(s.signature.image, 120, ctx.assets) },
-  }),
+  letter: (s, ctx) => {
+    const image = imageView(s.signature.image, 120, ctx.assets);
+    return { greeting: s.greeting, body: renderMarkdown(s.body), signature: { ...s.signature, image }, cols: sideColumns(image) };
+  },
   contents: (s, ctx) => ({ heading: s.heading, items: ctx.contentsAfter }),
   article: (s, ctx) => ({
     id: ctx.id,
@@ -101,9 +112,12 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
       if (i % s.columns === 0) rows.push([]);
       rows[rows.length - 1]!.push({ label: s.numbered ? `${i + 1}. ${t.label}` : t.label, href: t.href, width });
     });
-    return { id: ctx.id, heading: s.heading, intro: optionalMarkdown(s.intro), rows, closing: optionalMarkdown(s.closing) };
+    return { id: ctx.id, heading: s.heading, intro: optionalMarkdown(s.intro), columns: s.columns, width, rows, closing: optionalMarkdown(s.closing) };
   },
-  excerpt: (s, ctx) => ({ image: imageView(s.image, SIDE_IMAGE_WIDTH, ctx.assets), title: s.title, body: renderMarkdown(s.body) }),
+  excerpt: (s, ctx) => {
+    const image = imageView(s.image, SIDE_IMAGE_WIDTH, ctx.assets);
+    return { image, cols: sideColumns(image), title: s.title, body: renderMarkdown(s.body) };
+  },
   event: (s, ctx) => ({
     // "Add to calendar" needs the .ics on the web: only when config says where dist/ is published.
     calendarHref: s.start && ctx.config.archiveBaseUrl ? `${ctx.config.archiveBaseUrl}/${ctx.slug}/${eventFileName(s, ctx.index)}` : undefined,
@@ -118,7 +132,10 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
     id: ctx.id,
     heading: s.heading,
     intro: optionalMarkdown(s.intro),
-    cards: s.cards.map((c) => ({ image: imageView(c.image, SIDE_IMAGE_WIDTH, ctx.assets), body: renderMarkdown(c.body) })),
+    cards: s.cards.map((c) => {
+      const image = imageView(c.image, SIDE_IMAGE_WIDTH, ctx.assets);
+      return { image, cols: sideColumns(image), body: renderMarkdown(c.body) };
+    }),
   }),
   notice: (s, ctx) => ({ id: ctx.id, heading: s.heading, body: renderMarkdown(s.body) }),
   footer: (s, ctx) => ({
@@ -127,7 +144,8 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
     social: ctx.config.social,
     postalAddress: ctx.config.postalAddress,
     unsubscribeAddress: ctx.config.unsubscribe.mailto,
-    unsubscribeHref: `mailto:${ctx.config.unsubscribe.mailto}?subject=Unsubscribe`,
+    // The visible link goes where List-Unsubscribe's first choice goes: the web page when there is one.
+    unsubscribeHref: ctx.config.unsubscribe.url ?? `mailto:${ctx.config.unsubscribe.mailto}?subject=Unsubscribe`,
     unsubscribeUrl: ctx.config.unsubscribe.url,
   }),
 };
