@@ -569,6 +569,22 @@ describe('readability', () => {
     expect(button).toMatchObject({ severity: 'error', where: { file: CONFIG, path: 'brand.colours', excerpt: 'Get tickets' } });
   });
 
+  it("a dark-mode link colour too dark for the dark section: an error at brand.dark.link; the config's palette passes", async () => {
+    const r = await build(undefined, { config: (c) => replaceOnce(c, 'link: "#7fd8d1"', 'link: "#0b6e69"') });
+    const dark = r.report.findings.filter((f) => f.rule === 'readability' && f.message.startsWith('in dark mode'));
+    // #0b6e69 on #1e1e2a is 2.71:1, on the panel #2a2a3a 2.31:1, on the background #121218 3.06:1 (WCAG's formula, worked out by hand).
+    expect(dark.map((f) => [f.where?.path, /contrast of ([\d.]+):1/.exec(f.message)?.[1]])).toEqual([
+      ['brand.dark.link', '2.71'],
+      ['brand.dark.link', '2.31'],
+      ['brand.dark.link', '3.06'],
+    ]);
+    expect(dark[0]).toMatchObject({
+      severity: 'error',
+      message: expect.stringContaining('in dark mode, links (brand.dark.link, #0b6e69) on brand.dark.section (#1e1e2a)'),
+    });
+    expect(julyBuild.report.findings.filter((f) => f.message.startsWith('in dark mode'))).toEqual([]);
+  });
+
   it('July passes, and the white masthead on the primary colour is seen as such', async () => {
     expect(await runRule(readabilityRule, julyBuild)).toEqual([]);
     const masthead = textSamples(julyBuild.html).find((s) => s.text === julyBuild.issue.masthead);

@@ -205,6 +205,42 @@ export const readabilityRule: Rule = {
         where: { file: 'newsletter.config.yaml', path: 'brand.colours', excerpt: short(s[0]!.text) },
       });
     }
+    findings.push(...darkPaletteFindings(ctx.config.brand.dark));
     return findings;
   },
 };
+
+/**
+ * Where each colour of the dark palette is drawn on which (templates/head.css.hbs): the
+ * HTML carries only the light colours inline, so the dark ones are checked from the
+ * config. Headings include 18px h3s, so they need 4.5:1 too. The browser pass's axe-core
+ * run in dark mode checks the same as painted.
+ */
+const DARK_PAIRS: readonly [fg: keyof DarkPalette, bg: keyof DarkPalette, what: string][] = [
+  ['text', 'section', 'body text'],
+  ['text', 'panel', 'text in tiles, cards and quotes'],
+  ['heading', 'section', 'headings'],
+  ['link', 'section', 'links'],
+  ['link', 'panel', 'tile links'],
+  ['muted', 'section', 'roles, dates and the footer'],
+  ['link', 'background', '"View in your browser"'],
+];
+
+type DarkPalette = CheckContext['config']['brand']['dark'];
+
+export function darkPaletteFindings(dark: DarkPalette): Finding[] {
+  const findings: Finding[] = [];
+  for (const [fg, bg, what] of DARK_PAIRS) {
+    const [a, b] = [parseColour(dark[fg]), parseColour(dark[bg])];
+    if (!a || !b) continue;
+    const ratio = contrast(a, b);
+    if (ratio >= MIN_CONTRAST) continue;
+    findings.push({
+      rule: 'readability',
+      severity: 'error',
+      message: `in dark mode, ${what} (brand.dark.${fg}, ${dark[fg]}) on brand.dark.${bg} (${dark[bg]}) has a contrast of ${ratio.toFixed(2)}:1, under ${MIN_CONTRAST}:1 (WCAG AA): make brand.dark.${fg} lighter or brand.dark.${bg} darker, in newsletter.config.yaml`,
+      where: { file: 'newsletter.config.yaml', path: `brand.dark.${fg}` },
+    });
+  }
+  return findings;
+}
