@@ -19,6 +19,8 @@ export const CHECK_RULE_IDS = [
   'spam',
   'links-online',
   'render',
+  'kept',
+  'lists',
   'a11y',
   'tap-targets',
 ] as const;
