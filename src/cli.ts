@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { defaultIo, ExitCode, jsonText, reportError, type Io } from './cli/io.js';
+import { COMMAND_NAMES } from './cli/help.js';
 import { makeProgram, type RunState } from './cli/program.js';
 import { watchSignals } from './cli/signals.js';
 
@@ -25,7 +26,7 @@ function wantsJson(argv: string[]): boolean {
 /** The command named on the command line, for the "--help" hint of a JSON usage error. */
 function commandOf(argv: string[]): string {
   const first = argv.find((a) => !a.startsWith('-'));
-  return first && ['build', 'check', 'preview', 'screenshots', 'test-send', 'send', 'status', 'new'].includes(first) ? `${first} ` : '';
+  return first && (COMMAND_NAMES as readonly string[]).includes(first) && first !== 'help' ? `${first} ` : '';
 }
 
 /** Run the CLI with `argv` (without node and script). Resolves to the exit code. */

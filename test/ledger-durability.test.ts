@@ -168,6 +168,31 @@ const mountable = canMount();
 if (!mountable) console.warn('[ledger-durability] NOTICE: cannot mount a tmpfs here (not root?): the full-disk test is skipped. CI runs it as root.');
 
 describe('a full disk', () => {
+  it.skipIf(!mountable)(
+    'a test send that went out but cannot be recorded (8k tmpfs over sends/): ESEND saying so, and the next test send records it',
+    { timeout: 120_000 },
+    async () => {
+      const project = await sendProject();
+      const s = await sink();
+      const sends = path.join(project, 'sends');
+      await mkdir(sends);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8k,mode=0700', 'tmpfs', sends]);
+      mounts.push(sends);
+      const t = await runCli(['test-send', 'july-2025'], project, { SMTP_URL: s.url });
+      expect(t.code).toBe(1);
+      expect(t.err).toMatch(/^error: the test send went to editor@example\.org, but it could not be recorded: the disk holding sends\/july-2025\/ is full/m);
+      expect(t.err).toContain('Free some space, then test-send again');
+      expect(t.err).not.toMatch(/unexpected failure|at \w+ \(/);
+      expect(s.messages.length).toBe(1);
+      // Space again: the same version is test-sent and recorded.
+      execFileSync('umount', [sends]);
+      mounts.splice(mounts.indexOf(sends), 1);
+      const again = await runCli(['test-send', 'july-2025'], project, { SMTP_URL: s.url });
+      expect(again.code, again.err).toBe(0);
+      expect(await readFile(path.join(sends, 'july-2025', 'test-sends.jsonl'), 'utf8')).toMatch(/"to":\["editor@example\.org"\]/);
+    },
+  );
+
   // Sizes and address lengths vary so the disk fills at different records and at different points inside them.
   const runs = [
     { size: '64k', prefix: 'reader' },

@@ -1,7 +1,7 @@
 /** The words of --help that are not options: examples, environment, exit codes, old spellings. */
 
 /** Names a first argument is read as a command, never an issue: `build-issue build <name>` builds an issue named like one. */
-export const COMMAND_NAMES = ['build', 'check', 'preview', 'screenshots', 'test-send', 'send', 'status', 'new', 'help'] as const;
+export const COMMAND_NAMES = ['build', 'check', 'preview', 'screenshots', 'test-send', 'diff', 'send', 'status', 'new', 'help'] as const;
 
 export const EXIT_CODES_SHORT = 'Exit codes: 0 ok, 1 failed, 2 used wrongly, 130 interrupted (Ctrl-C).';
 
@@ -16,11 +16,12 @@ ${examples([
   ['build-issue preview august-2025', 'live preview while you write'],
   ['build-issue check august-2025 --links', 'every check, links fetched online'],
   ['build-issue test-send august-2025', 'to the editors, subject marked [TEST]'],
+  ['build-issue diff august-2025', 'what changed since that test send'],
   ['build-issue send august-2025 --list lists/circulation.csv', 'to the list, after you confirm'],
 ])}
 
-An issue named like a command (${COMMAND_NAMES.slice(0, 4).join(', ')},
-${COMMAND_NAMES.slice(4).join(', ')}) is built with "build-issue build <name>":
+An issue named like a command (${COMMAND_NAMES.slice(0, 5).join(', ')},
+${COMMAND_NAMES.slice(5).join(', ')}) is built with "build-issue build <name>":
 "build-issue check" means the command.
 
 Project: newsletter.config.yaml is looked for in the folder you are in, then

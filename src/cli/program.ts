@@ -1,6 +1,6 @@
 /**
  * The commands: `build` (the default: `build-issue <issue>`), `check`, `preview`,
- * `screenshots`, `test-send`, `send`, `status` and `new`, each with its options, examples
+ * `screenshots`, `test-send`, `diff`, `send`, `status` and `new`, each with its options, examples
  * and exit codes in its --help. Global: --config, --version, --help.
  */
 import { Command, Option } from 'commander';
@@ -10,7 +10,7 @@ import { portNumber, positive, type Io } from './io.js';
 import { OLD_FLAGS, oldRun, type OldOptions } from './old-flags.js';
 import { runNew, runPreview } from './preview-command.js';
 import { findProject, type Project } from './project.js';
-import { runSend, runStatus, runTestSend } from './send-commands.js';
+import { runDiff, runSend, runStatus, runTestSend } from './send-commands.js';
 
 /** What a run hands back: the exit code, and notes for stderr (old spellings). */
 export interface RunState {
@@ -170,6 +170,27 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
     )
     .action(async (issue: string, o: { to?: string; rate?: number; connections?: number }, cmd: Command) => {
       state.code = await runTestSend(issue, { ...o, json }, io, project(cmd));
+    });
+
+  command(
+    'diff',
+    'what changed since the last test send (--against: another issue)',
+    'Show what changed in the issue since its last test send: sections added, removed and changed (by heading), and the words inserted [+like this+] and deleted [-like this-] in each. --against compares with another issue instead.',
+  )
+    .option('--against <other>', "compare with this issue's email instead (e.g. last month's: june-2025)")
+    .option('--json', 'print the sections and word changes as JSON')
+    .addHelpText(
+      'after',
+      commandHelp(
+        [
+          ['build-issue diff july-2025', 'since the last test send'],
+          ['build-issue diff july-2025 --against june-2025', "against June's email"],
+        ],
+        'Every test send keeps what it said in sends/<issue>/; the test copies\nafter the first start with the same summary. Exit 0 whether or not\nanything changed; 1 when there is nothing to compare with.',
+      ),
+    )
+    .action(async (issue: string, o: { against?: string }, cmd: Command) => {
+      state.code = await runDiff(issue, { ...o, json }, io, project(cmd));
     });
 
   addSendRate(

@@ -1,13 +1,18 @@
-/** `test-send`, `send` and `status`: the commands that talk to the mail server or read its ledger. */
+/** `test-send`, `send`, `status` and `diff`: the commands that talk to the mail server or read what it was sent. */
 import path from 'node:path';
+import { printable } from '../errors.js';
+import { changesText, londonTime } from '../review/format-changes.js';
 import type { SendPlan, SendReport } from '../send/send-issue.js';
 import { projectEnv } from './build-commands.js';
 import { ExitCode, jsonText, usage, type Io } from './io.js';
 import { progressReporter } from './progress.js';
 import { issueArg, type Project } from './project.js';
+import type { VersionDiff } from '../review/compare-versions.js';
+import type { TestSendRecord } from '../review/test-send-store.js';
 
 // Loaded when asked for: an ordinary build (the common case, and the cold-start benchmark) does not initialise it.
 const sending = () => import('../send/send-issue.js');
+const diffing = () => import('../send/diff-issue.js');
 
 export interface SendFlags {
   json?: boolean;
@@ -26,7 +31,7 @@ function planText(plan: SendPlan, listFile: string): string {
   const l = plan.list;
   const lines = [
     `Send ${plan.build.slug}: "${plan.build.issue.subject}"`,
-    `  build        ${plan.build.hash.slice(0, 12)}${plan.testSent ? ` (test-sent ${plan.testSent.at} to ${plan.testSent.to.length})` : plan.skipTestGate ? '  NEVER TEST-SENT: --skip-test-gate, recorded in the ledger' : ''}`,
+    `  build        ${plan.build.hash.slice(0, 12)}${plan.testSent ? `: identical to the version test-sent on ${londonTime(plan.testSent.at)} to ${plan.testSent.to.join(', ')}` : plan.skipTestGate ? '  NEVER TEST-SENT: --skip-test-gate, recorded in the ledger' : ''}`,
     `  list         ${listFile}: ${l.rows} rows, ${l.recipients.length} recipients (${l.invalid.length} invalid, ${l.duplicates.length} duplicates, ${l.suppressed.length} unsubscribed)`,
     `  already sent ${plan.alreadySent}`,
     ...(plan.unknownKept.length ? [`  unknown      ${plan.unknownKept.length} from an earlier run, not sent again (--resend-unknown to send them)`] : []),
@@ -120,6 +125,7 @@ export async function runTestSend(issue: string, o: SendFlags, io: Io, project: 
         failed: r.result.failed,
         unknown: r.result.unknown,
         ...(r.result.paused ? { paused: r.result.paused } : {}),
+        ...(r.changes ? { changes: diffJson(r.changes.diff, r.changes.since) } : {}),
       }),
     );
   else {
@@ -128,6 +134,10 @@ export async function runTestSend(issue: string, o: SendFlags, io: Io, project: 
     for (const f of r.result.failed) io.out(`  failed  ${f.email}: ${f.response}\n`);
     for (const u of r.result.unknown) io.out(`  unknown ${u}\n`);
     if (r.result.paused) io.out(`\nThe send stopped: ${r.result.paused}.\n`);
+    if (r.changes)
+      io.out(
+        `\nThe copies start with what changed:\n${printable(changesText(r.changes.diff, { label: `since the test send of ${londonTime(r.changes.since.at)}` }))}`,
+      );
     if (r.build.report.counts.error)
       io.out(`\nNote: the checks found ${r.build.report.counts.error} error(s); fix them before the real send (build-issue check ${r.build.slug}).\n`);
     io.out(
@@ -177,6 +187,8 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
         cancelled: report.cancelled,
         slug: p.build.slug,
         hash: p.build.hash,
+        // The test send this version is identical to (the editors' addresses, never the list's).
+        ...(p.testSent ? { testSent: { at: p.testSent.at, to: p.testSent.to } } : {}),
         // Line numbers and reasons only: the rows themselves are personal data, and JSON output ends up in logs.
         list: {
           rows: p.list.rows,
@@ -212,4 +224,43 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
   }
   if (o.dryRun) return ExitCode.OK;
   return report.cancelled || report.outstanding > 0 ? ExitCode.FAILED : ExitCode.OK;
+}
+
+/** A comparison as JSON: what was compared with, and the sections added, removed and changed (with their word changes). */
+function diffJson(diff: VersionDiff, since?: TestSendRecord) {
+  return {
+    ...(since ? { since: { at: since.at, hash: since.hash, to: since.to } } : {}),
+    same: diff.same,
+    identical: diff.identical,
+    added: diff.added.map(({ kind, key, heading }) => ({ kind, key, heading })),
+    removed: diff.removed.map(({ kind, key, heading }) => ({ kind, key, heading })),
+    changed: diff.changed.map((c) => ({
+      kind: c.kind,
+      key: c.key,
+      heading: c.heading,
+      ...(c.was ? { was: c.was } : {}),
+      words: c.hunks.map((h) => (h === null ? { op: 'gap' } : { op: h.op, text: h.words.join(' ') })),
+    })),
+  };
+}
+
+/** `diff`: what changed since the last test send (or from another issue, --against). Exit 0 either way: a difference is not a failure. */
+export async function runDiff(issue: string, o: { json?: boolean; against?: string }, io: Io, project: Project): Promise<number> {
+  const r = await (await diffing()).diffIssue(issueArg(issue, project), {
+    root: project.root,
+    build: { configFile: project.configFile },
+    against: o.against === undefined ? undefined : issueArg(o.against, project),
+  });
+  if (o.json) {
+    io.out(
+      jsonText({
+        ok: true,
+        slug: r.slug,
+        hash: r.hash,
+        against: r.other ? { issue: r.other.slug, from: r.other.from } : { testSend: { at: r.testSend!.at, hash: r.testSend!.hash } },
+        ...diffJson(r.diff, r.testSend),
+      }),
+    );
+  } else io.out(printable(changesText(r.diff, { label: r.label })));
+  return ExitCode.OK;
 }

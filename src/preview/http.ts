@@ -6,6 +6,7 @@
  *   /email.html   the last good build's HTML, exactly as built; with ?view=<id>, as that
  *                 view shows it (views.ts: light, dark, inverted, no-style, images-off)
  *   /email.txt    its plain-text part
+ *   /changes.html what changed since the issue's last test send (changes.ts)
  *   /state.json   the build's state: size against Gmail's limit, findings, time, error
  *   /events       server-sent events: `build` after each good build, `error` after a failed one
  *   /assets/<name> the issue's local images, so the preview shows them before they are uploaded
@@ -44,6 +45,8 @@ export interface RouteContext {
   sse: SseHub;
   /** /state.json's content. */
   state(): unknown;
+  /** /changes.html's content: the last good build against the last test send. */
+  changes?(): string;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}, head = false): void {
@@ -66,7 +69,7 @@ export function previewRoutes(ctx: RouteContext): (req: IncomingMessage, res: Se
     '/preview.css': { type: 'text/css; charset=utf-8', body: page.css, extra: {} },
     '/preview.js': { type: 'text/javascript; charset=utf-8', body: page.js, extra: {} },
   };
-  const routes = new Set([...Object.keys(files), '/email.html', '/email.txt', '/state.json', '/events']);
+  const routes = new Set([...Object.keys(files), '/email.html', '/email.txt', '/changes.html', '/state.json', '/events']);
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const port = ctx.port();
@@ -95,6 +98,8 @@ export function previewRoutes(ctx: RouteContext): (req: IncomingMessage, res: Se
       case '/email.txt':
         if (!r) return send(res, 503, TEXT, 'No good build yet: fix the error shown in the preview.\n', {}, head);
         return send(res, 200, TEXT, r.text, {}, head);
+      case '/changes.html':
+        return send(res, 200, HTML, ctx.changes?.() ?? '', { 'Content-Security-Policy': EMAIL_CSP, 'Referrer-Policy': 'no-referrer' }, head);
       case '/state.json':
         return send(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(ctx.state(), null, 2)}\n`, {}, head);
       case '/events': {

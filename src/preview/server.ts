@@ -14,6 +14,7 @@
  *   builder.ts     the build loop: debounced, one build at a time
  *   watch.ts       what is watched, and how
  *   state-json.ts  /state.json and the error event's data
+ *   changes.ts     /changes.html: what changed since the last test send
  *   views.ts       the email's views (?view=dark, inverted, no-style, images-off), shared with the screenshots
  */
 import { createServer } from 'node:http';
@@ -23,6 +24,7 @@ import { resolveIssueFile, type BuildOptions } from '../build-issue.js';
 import { CONFIG_FILE } from '../config.js';
 import { NewsletterError } from '../errors.js';
 import { Builder } from './builder.js';
+import { changesPage } from './changes.js';
 import { previewRoutes } from './http.js';
 import { loadPreviewPage } from './page.js';
 import { SseHub } from './sse.js';
@@ -82,6 +84,7 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
       builder,
       sse,
       state: () => stateJson(builder, { slug, root, issueFile, watching }),
+      changes: () => changesPage(root, slug, builder.lastGood?.result),
     }),
   );
 

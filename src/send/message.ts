@@ -62,6 +62,22 @@ export interface PrepareOptions {
    */
   inlineImages?: readonly LocalAsset[];
   env?: NodeJS.ProcessEnv;
+  /**
+   * A panel put at the top of the body, in both parts: test copies say what changed since
+   * the last test send (src/review/). Never given for the send to the list. @default none
+   */
+  preface?: { html: string; text: string };
+}
+
+/** The email's hidden preheader, right after <body>: the panel goes after it, so inboxes still show the preheader as the preview line. */
+const BODY_START = /<body\b[^>]*>(?:<div style="display:none;[^"]*">[^<]*<\/div>)?/i;
+
+/** The HTML and text with the preface at the top of the body (the text's separated by a rule). */
+export function withPreface(html: string, text: string, preface: { html: string; text: string } | undefined): { html: string; text: string } {
+  if (!preface) return { html, text };
+  const m = BODY_START.exec(html);
+  const at = m ? m.index + m[0].length : 0;
+  return { html: html.slice(0, at) + preface.html + html.slice(at), text: `${preface.text.replace(/\n+$/, '')}\n\n${'='.repeat(40)}\n\n${text}` };
 }
 
 /** `"Name" <email>`, MIME-encoded when the name is not plain ASCII or has a word too long to fold. */
@@ -222,12 +238,13 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const subject = `${options.subjectPrefix ?? ''}${build.issue.subject}`;
   const inline = options.inlineImages ?? [];
   const cid = (a: LocalAsset) => `${a.name}@${build.slug}`;
+  const parts = withPreface(build.html, build.text, options.preface);
   const composed = await new MailComposer({
     from: { name: config.sender.name, address: wireAddress(config.sender.address) },
     replyTo: config.replyTo === undefined ? undefined : wireAddress(config.replyTo),
     subject: foldableHeader(subject),
-    text: build.text,
-    html: inline.length ? replaceAssetUrls(build.html, inline, (a) => `cid:${cid(a)}`) : build.html,
+    text: parts.text,
+    html: inline.length ? replaceAssetUrls(parts.html, inline, (a) => `cid:${cid(a)}`) : parts.html,
     // MailComposer puts the HTML and the images it names by cid: in one multipart/related part.
     attachments: inline.map((a) => ({ filename: a.name, content: a.content, contentType: a.contentType, cid: cid(a), contentDisposition: 'inline' as const })),
     headers: listHeaders(config),

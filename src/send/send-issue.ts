@@ -4,7 +4,9 @@
  * Test send (`sendTest`):
  *  1. Build and check the issue
  *  2. Send it, subject marked [TEST], to the editors (or the addresses given), local images attached inline
- *  3. Record the build's hash in sends/<slug>/test-sends.jsonl: the gate's evidence
+ *     (from the second test send on, a panel at the top says what changed since the last one)
+ *  3. Record the build's hash in sends/<slug>/test-sends.jsonl (the gate's evidence), and what
+ *     this version said in sends/<slug>/versions/<hash>.json (what the next test send compares with)
  *
  * Real send (`sendIssue`):
  *  1. Build and check the issue; refuse on check errors
@@ -14,14 +16,17 @@
  *  5. Confirm (the CLI asks for the slug to be typed back)
  *  6. Send the rest, recording each outcome; pause on a burst of failures; stop cleanly on Ctrl-C
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildIssue, resolveIssueFile, type BuildOptions, type BuildResult } from '../build-issue.js';
 import { readEnv } from '../env-file.js';
 import { NewsletterError, printable } from '../errors.js';
 import { parseAddress } from '../issue/email-address.js';
 import { formatWhere } from '../check/index.js';
-import { readLedger, Ledger, now } from './ledger.js';
+import type { VersionDiff } from '../review/compare-versions.js';
+import { changesHtml, changesText, londonTime } from '../review/format-changes.js';
+import { changesSinceTestSend, readTestSends, recordTestSend, type TestSendRecord } from '../review/test-send-store.js';
+import { snapshotVersion } from '../review/version-snapshot.js';
+import { describeFailure, readLedger, Ledger, now } from './ledger.js';
 import { readList, type ListResult, type Recipient, addressKey } from './list.js';
 import { takeLock } from './lock.js';
 import { prepareMessage } from './message.js';
@@ -53,30 +58,6 @@ export function sendsDir(root: string, slug: string): string {
   return path.join(root, 'sends', slug);
 }
 
-interface TestSendRecord {
-  at: string;
-  hash: string;
-  subject: string;
-  to: string[];
-}
-
-function readTestSends(dir: string): TestSendRecord[] {
-  try {
-    return readFileSync(path.join(dir, 'test-sends.jsonl'), 'utf8')
-      .split('\n')
-      .filter(Boolean)
-      .flatMap((l) => {
-        try {
-          return [JSON.parse(l) as TestSendRecord];
-        } catch {
-          return [];
-        }
-      });
-  } catch {
-    return [];
-  }
-}
-
 async function buildFor(issueArg: string, root: string, options: SendCommon): Promise<BuildResult> {
   return buildIssue(issueArg, { ...options.build, root });
 }
@@ -93,11 +74,15 @@ function engineSettings(build: BuildResult, options: SendCommon) {
   };
 }
 
+export type { TestSendRecord };
+
 export interface TestSendResult {
   build: BuildResult;
   to: string[];
   result: EngineResult;
   smtp: string;
+  /** What changed since the last test send (undefined for the first): what the copies' panel said. */
+  changes?: { since: TestSendRecord; diff: VersionDiff };
 }
 
 /** Send the built issue to the editors (or `to`), subject marked [TEST]; record its hash when all arrived. */
@@ -117,8 +102,14 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
       hint: 'Give --to as comma-separated addresses, e.g. --to ann@example.org,bob@example.org',
     });
   }
+  // From the second test send on, the copies start with what changed since the last one.
+  const dir = sendsDir(root, build.slug);
+  const snapshot = snapshotVersion(build);
+  const since = changesSinceTestSend(dir, snapshot);
+  const against = since && { label: `since the test send of ${londonTime(since.record.at)}` };
+  const preface = since && against ? { html: changesHtml(since.diff, against), text: changesText(since.diff, against) } : undefined;
   // Local images go inline (CID): the editors see them before the assets are uploaded.
-  const message = await prepareMessage(build, build.config, { root, env, subjectPrefix: '[TEST] ', inlineImages: build.assets });
+  const message = await prepareMessage(build, build.config, { root, env, subjectPrefix: '[TEST] ', inlineImages: build.assets, preface });
   const result = await runSend({
     ...engineSettings(build, options),
     smtp,
@@ -131,12 +122,18 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
     failureRate: 1,
   });
   if (result.sent.length === to.length) {
-    const dir = sendsDir(root, build.slug);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const record: TestSendRecord = { at: now(), hash: build.hash, subject: build.issue.subject, to };
-    appendFileSync(path.join(dir, 'test-sends.jsonl'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    try {
+      recordTestSend(dir, { at: now(), hash: build.hash, subject: build.issue.subject, to }, snapshot);
+    } catch (err) {
+      // The copies went out; what is lost is the record the send gate and the next "what changed" read.
+      const failure = describeFailure(path.join(dir, 'ledger.jsonl'), err as NodeJS.ErrnoException, 'write');
+      throw new NewsletterError('ESEND', `the test send went to ${to.join(', ')}, but it could not be recorded: ${failure.problem}`, {
+        hint: 'Free some space, then test-send again: until it is recorded, the send to the list refuses this version as not test-sent.',
+        cause: err,
+      });
+    }
   }
-  return { build, to, result, smtp: smtp.shown };
+  return { build, to, result, smtp: smtp.shown, ...(since ? { changes: { since: since.record, diff: since.diff } } : {}) };
 }
 
 export interface SendPlan {

@@ -43,6 +43,12 @@ for (const t of tabs) {
   });
 }
 
+// The Changes tab asks again when opened: a test send made since the last build changes what it compares with.
+$('tab-changes').addEventListener('click', () => {
+  const f = $('frame-changes');
+  if (f.src) f.src = `/changes.html?build=${shownEmail}&t=${Date.now()}`;
+});
+
 // The views (Light, Dark, Inverted, No <style>, Images off): the server rewrites the email for each
 // (/email.html?view=<id>), since a frame cannot be told to prefer dark mode.
 const VIEW_ABOUT = {
@@ -193,6 +199,7 @@ const showEmail = async (n) => {
   shownView = view;
   for (const f of [$('frame-desktop'), $('frame-phone')]) f.src = `/email.html?build=${n}&view=${encodeURIComponent(view)}`;
   if (!newBuild) return;
+  $('frame-changes').src = `/changes.html?build=${n}`;
   const t = await fetch(`/email.txt?build=${n}`, { cache: 'no-store' });
   if (t.ok && n === shownEmail) $('text').textContent = await t.text();
 };
