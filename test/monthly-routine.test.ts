@@ -12,6 +12,7 @@ import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument, parse as parseYaml } from 'yaml';
 import { londonToUtc } from '../src/authoring/calendar.js';
+import { Ledger } from '../src/send/ledger.js';
 import { makeProject, png, runCli, type CliResult } from './helpers.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
 
@@ -79,7 +80,8 @@ describe('the monthly routine on an issue made with new --from july-2025', () =>
         button: { label: 'Book a place', href: 'https://liia.london/events/winter-forum/book' },
       }),
     );
-    await writeFile(file, doc.toString());
+    // 3b. Check each field kept from July (the signatory, the partners' highlights), then delete its # KEPT comment.
+    await writeFile(file, doc.toString().replace(/^ *# KEPT from .*\n/gm, ''));
 
     // 4. Build it.
     built = await runCli([SLUG], project);
@@ -125,7 +127,7 @@ describe('the monthly routine on an issue made with new --from july-2025', () =>
 
   it('writes the event as an .ics in GMT (10:00 London is 10:00 UTC in November) and links it', async () => {
     const invites = (await readdir(dist(SLUG))).filter((f) => f.endsWith('.ics'));
-    expect(invites).toEqual(['adolescent-safeguarding-winter-forum-4.ics']);
+    expect(invites).toEqual(['2025-11-13-adolescent-safeguarding-winter-forum.ics']);
     const ics = await readFile(dist(SLUG, invites[0]!), 'utf8');
     expect(eventField(ics, 'DTSTART')).toBe('TZID=Europe/London:20251113T100000');
     expect(eventField(ics, 'DTEND')).toBe('TZID=Europe/London:20251113T123000');
@@ -135,7 +137,18 @@ describe('the monthly routine on an issue made with new --from july-2025', () =>
     expect(html).toContain(`href="${ARCHIVE}/${SLUG}/${invites[0]}"`);
   });
 
-  it('joins the web archive: newest first, with its contents, a browser version showing its picture, and a feed entry', async () => {
+  it('joins the web archive once published: newest first, with its contents, a browser version showing its picture, and a feed entry', async () => {
+    // A draft until then: the archive's list leaves it out (its browser version, below, is written all the same).
+    expect(await readFile(dist('index.html'), 'utf8')).not.toContain('November 2025 ISSUE');
+    // July went to the list last month (its ledger says so); November is marked published as dist/ goes up ahead of its send.
+    const ledger = new Ledger(path.join(project, 'sends', 'july-2025', 'ledger.jsonl'));
+    const at = '2025-07-01T09:00:00.000Z';
+    ledger.append({ t: 'start', at, hash: 'a'.repeat(64), subject: 'July 2025', recipients: 1, pid: 1 });
+    ledger.append({ t: 'data', email: 'reader@example.org', at });
+    ledger.append({ t: 'sent', email: 'reader@example.org', at, response: '250 2.0.0 Ok: queued' });
+    ledger.close();
+    await appendFile(path.join(project, 'issues', `${SLUG}.yaml`), '\npublished: true\n');
+    await runCli([SLUG], project);
     const index = await readFile(dist('index.html'), 'utf8');
     expect(index.indexOf('November 2025 ISSUE')).toBeGreaterThan(0);
     expect(index.indexOf('July 2025 ISSUE')).toBeGreaterThan(index.indexOf('November 2025 ISSUE'));

@@ -6,16 +6,21 @@
  *  - With `from`: copy the previous issue, keeping its comments and formatting (the
  *    `yaml` Document API edits the parsed file in place): the recurring sections stay as
  *    they are, the month's content is replaced by placeholders, the acceptances go.
+ *    Each kept field that names a person or a date (the letter's signatory, the partners'
+ *    highlights, "10 July", an address under july-2025/) gets a "# KEPT from ..." comment
+ *    above it, which the `kept` check reports as an error until an editor deletes it.
  *
- * Either way the new file validates, so it builds at once; its "#" placeholder links are
- * errors in the build's report, so it cannot be sent until they are all replaced.
+ * Either way the new file validates, so it builds at once; its "#" placeholder links (and
+ * KEPT comments) are errors in the build's report, so it cannot be sent until they are all
+ * dealt with.
  * An existing file is never overwritten.
  */
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, Scalar, YAMLMap, type Document } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, YAMLMap, type Document, type Node as YamlNode } from 'yaml';
+import { keptComment, KEPT_TAG } from '../check/rules-kept.js';
 import { NewsletterError } from '../errors.js';
-import { parseIssue } from '../issue/load-issue.js';
+import { formatPath, parseIssue } from '../issue/load-issue.js';
 import { SCHEMA_LINE } from '../issue/schema-file.js';
 import type { SectionKind } from '../issue/schema.js';
 import { isSafeSlug, SLUG_RULE } from '../issue/issue-name.js';
@@ -40,10 +45,27 @@ export interface NewIssueResult {
   assets: string;
   /** The previous issue's file (relative to root), when made `from` one. */
   from?: string;
-  /** What was kept from the previous issue as it was: `tiles "PRACTICE SPOTLIGHT"`, `footer`... */
+  /**
+   * What was kept from the previous issue as it was: `tiles "PRACTICE SPOTLIGHT"`, `footer`...,
+   * then each field marked "# KEPT" (see `marked`): `sections[0].signature.name "Florence Kroll" (line 21, # KEPT: the signatory)`.
+   */
   kept: string[];
+  /** The kept fields that name a person or a date, each with a "# KEPT" comment above it in the new file. */
+  marked: KeptField[];
   /** What was replaced by placeholders or dropped: `subject`, `letter body`, `article "VESS"`, `accept (1 accepted warning)`... */
   emptied: string[];
+}
+
+/** A field kept from the previous issue that may be out of date: it names a person or a date. */
+export interface KeptField {
+  /** Its path: `sections[0].signature.name`. */
+  path: string;
+  /** Its value (the first line, shortened). */
+  value: string;
+  /** Why it is marked: `the signatory`, `the partner's highlights`, `a date: "10 July"`, `mentions july-2025`. */
+  why: string;
+  /** Its line in the new file (the comment is on the line above). */
+  line: number;
 }
 
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
@@ -62,6 +84,7 @@ const CARRY: Record<SectionKind, 'keep' | 'letter' | 'drop'> = {
   article: 'drop',
   tiles: 'keep',
   excerpt: 'drop',
+  quote: 'drop',
   event: 'drop',
   partners: 'keep',
   notice: 'keep',
@@ -121,11 +144,11 @@ export async function newIssue(o: NewIssueOptions): Promise<NewIssueResult> {
   let result: Omit<NewIssueResult, 'file' | 'shown' | 'assets'>;
   if (o.from === undefined) {
     text = await fillStarter(root, { slug: o.slug, ...dates });
-    result = { kept: [], emptied: [] };
+    result = { kept: [], marked: [], emptied: [] };
   } else {
     const made = await fromPrevious(root, o.from, dates, shownOf);
     text = made.text;
-    result = { from: made.from, kept: made.kept, emptied: made.emptied };
+    result = { from: made.from, kept: made.kept, marked: made.marked, emptied: made.emptied };
   }
 
   // Never write a file that would not load: that is a bug here or in the starter.
@@ -176,7 +199,7 @@ async function fromPrevious(
   from: string,
   dates: { label: string; date: string; month: string },
   shownOf: (f: string) => string,
-): Promise<{ text: string; from: string; kept: string[]; emptied: string[] }> {
+): Promise<{ text: string; from: string; kept: string[]; marked: KeptField[]; emptied: string[] }> {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(from)) {
     throw new NewsletterError('EUSAGE', `--from "${from}" is not an issue name`, {
       hint: "Give the previous issue's file name without .yaml, such as july-2025.",
@@ -242,7 +265,8 @@ async function fromPrevious(
     const after = Math.max(...['contents', 'letter'].map((k) => items.findIndex((it) => isMap(it) && it.get('kind') === k)));
     placeholderAt = after + 1;
   }
-  items.splice(placeholderAt, 0, placeholderArticle(doc, dates.month));
+  const placeholder = placeholderArticle(doc, dates.month);
+  items.splice(placeholderAt, 0, placeholder);
   sections.items = items;
 
   const accept = doc.get('accept', true);
@@ -251,11 +275,144 @@ async function fromPrevious(
     doc.delete('accept');
     emptied.push(`accept (${n} accepted warning${n === 1 ? '' : 's'}: acceptances are per issue)`);
   }
+  // A new issue is a draft: it enters the archive when it is sent (or marked published again).
+  if (doc.has('published')) {
+    doc.delete('published');
+    emptied.push('published (a new issue is a draft until it is sent)');
+  }
+
+  // Fields that name a person or a date: a comment above each, for the `kept` check.
+  const marks = markKept(doc, from, placeholder);
 
   // A note under the yaml-language-server line, replacing the one the previous issue was made with.
-  noteOrigin(doc, ` Started from ${prevShown}: write everything marked TODO; the build lists each "#" link left as an error.`);
+  noteOrigin(
+    doc,
+    ` Started from ${prevShown}: write everything marked TODO; the build lists each "#" link left as an error${
+      marks.length ? `, and each field marked "# ${KEPT_TAG}" (a person or a date) until you check it and delete its comment` : ''
+    }.`,
+  );
 
-  return { text: doc.toString({ lineWidth: 0 }), from: prevShown, kept, emptied };
+  const text = doc.toString({ lineWidth: 0 });
+  const marked = marksAt(text, marks);
+  for (const m of marked) kept.push(`${m.path} "${m.value}" (line ${m.line}, # KEPT: ${m.why})`);
+  return { text, from: prevShown, kept, marked, emptied };
+}
+
+/** Month names as written in dates: "10 July", "Jul 10", "July 2025". */
+const MONTH_WORD = '(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)';
+/**
+ * A date in text: "10 July", "1st of May", "Jul 10", "July 2025", "2025-07-10", "10/07/2025",
+ * a weekday, or a month on its own ("June's meeting"; not "May", which is mostly the verb).
+ * Case-sensitive: month and day names are capitalised.
+ */
+const DATE = new RegExp(
+  [
+    `\\b\\d{1,2}(?:st|nd|rd|th)?\\s+(?:of\\s+)?${MONTH_WORD}\\b`,
+    `\\b${MONTH_WORD}\\.?\\s+\\d{1,2}(?:st|nd|rd|th)?\\b`,
+    `\\b${MONTH_WORD}\\s+\\d{4}\\b`,
+    '\\b\\d{4}-\\d{2}-\\d{2}',
+    '\\b\\d{1,2}/\\d{1,2}/\\d{2,4}\\b',
+    '\\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?\\b',
+    '\\b(?:January|February|March|April|June|July|August|September|October|November|December)\\b',
+  ].join('|'),
+);
+/** An issue name for a month ("july-2025"), as in an address or a file under it. */
+const MONTH_SLUG = new RegExp(`\\b(?:${MONTHS.join('|')})-\\d{4}\\b`, 'i');
+
+type Path = (string | number)[];
+
+/** A field to mark, before the new text is written: its path and the comment's reason. */
+interface Mark {
+  path: Path;
+  value: string;
+  why: string;
+}
+
+/**
+ * Put a "# KEPT" comment above every field kept from `from` that names a person or a date:
+ * the letter's signature, the partners' cards' highlights, and any text with a date in it
+ * (a notice's "Friday 31 October"; an event's date, when and start, were events kept), the
+ * previous issue's name (an address under july-2025/) or the signatory's name. The fields the new issue sets (label, date, subject, preheader) and
+ * the placeholder article are new, so never marked. Comments left from an earlier
+ * `new --from` are replaced, not stacked.
+ */
+function markKept(doc: Document, from: string, placeholder: YAMLMap): Mark[] {
+  doc.commentBefore = withoutMark(doc.commentBefore) ?? null;
+  visit(doc, {
+    Node(_, node) {
+      node.commentBefore = withoutMark(node.commentBefore);
+      node.comment = withoutMark(node.comment);
+    },
+  });
+  const sections = doc.get('sections', true);
+  const signatory = isSeq(sections)
+    ? sections.items.map((s) => (isMap(s) && s.get('kind') === 'letter' ? s.getIn(['signature', 'name']) : undefined)).find((n) => typeof n === 'string')
+    : undefined;
+  const named = typeof signatory === 'string' && signatory.trim().length > 2 && !/^TODO\b/.test(signatory) ? signatory.trim() : undefined;
+  // An issue name is letters, digits and hyphens (checked above): nothing to escape.
+  const fromSlug = new RegExp(`(?:^|[^a-z0-9-])${from}(?:$|[^a-z0-9-])`, 'i');
+
+  const marks: Mark[] = [];
+  const why = (value: string, path: Path, kind: unknown): string | undefined => {
+    const key = path.at(-1);
+    if (kind === 'letter' && path.includes('signature')) return 'the signatory';
+    if (kind === 'partners' && path[2] === 'cards' && key === 'body') return "the partner's highlights";
+    const date = DATE.exec(value)?.[0];
+    if (date) return `a date: "${date}"`;
+    const month = MONTH_SLUG.exec(value)?.[0];
+    if (month) return `mentions ${month}`;
+    if (fromSlug.test(value)) return `mentions ${from}`;
+    if (named && value.includes(named)) return `names ${named}`;
+    return undefined;
+  };
+  const walk = (node: unknown, path: Path, kind: unknown, seqItem: boolean): void => {
+    if (node === placeholder) return;
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        walk(item, [...path, i], path.length === 1 && path[0] === 'sections' && isMap(item) ? item.get('kind') : kind, true);
+      });
+    } else if (isMap(node)) {
+      node.items.forEach((pair, i) => {
+        if (!isPair(pair) || !isScalar(pair.key)) return;
+        const p = [...path, String(pair.key.value)];
+        if (path.length === 0 && ['label', 'date', 'subject', 'preheader'].includes(String(pair.key.value))) return;
+        if (isScalar(pair.value) && typeof pair.value.value === 'string') {
+          const reason = why(pair.value.value, p, kind);
+          if (!reason) return;
+          // Above "key:"; for the first key of a list item, above its "- ".
+          const holder: YamlNode = i === 0 && seqItem ? node : pair.key;
+          holder.commentBefore = [holder.commentBefore, keptComment(from, reason)].filter(Boolean).join('\n');
+          marks.push({ path: p, value: firstLine(pair.value.value), why: reason });
+        } else walk(pair.value, p, kind, false);
+      });
+    }
+  };
+  walk(doc.contents, [], undefined, false);
+  return marks;
+}
+
+/** A comment without the lines a previous `new --from` wrote. */
+function withoutMark(comment: string | null | undefined): string | undefined {
+  if (comment == null) return undefined;
+  const lines = comment.split('\n').filter((l) => !l.startsWith(` ${KEPT_TAG} `));
+  return lines.length ? lines.join('\n') : undefined;
+}
+
+const firstLine = (value: string): string => {
+  const full = value.trim();
+  const line = full.split('\n')[0]!;
+  const cut = line.length > 50 ? line.slice(0, 49) : line;
+  return cut === full ? cut : `${cut}…`;
+};
+
+/** The marks with their line in the written text. */
+function marksAt(text: string, marks: Mark[]): KeptField[] {
+  const lineCounter = new LineCounter();
+  const written = parseDocument(text, { lineCounter });
+  return marks.map((m) => {
+    const range = (written.getIn(m.path, true) as YamlNode | undefined)?.range;
+    return { path: formatPath(m.path), value: m.value, why: m.why, line: range ? lineCounter.linePos(range[0]).line : 0 };
+  });
 }
 
 const SCHEMA_COMMENT = SCHEMA_LINE.slice(1);

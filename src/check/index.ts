@@ -7,7 +7,9 @@ import type { Config } from '../config.js';
 import { inventory, type LinkEntry } from '../issue/inventory.js';
 import { documentRule, forbiddenRule, outlookRule, sizeRule } from './rules-document.js';
 import { imagesRule } from './rules-images.js';
+import { keptRule } from './rules-kept.js';
 import { linkTextRule, linksRule, trackingRule } from './rules-links.js';
+import { listsRule } from './rules-lists.js';
 import { messageRule } from './rules-message.js';
 import { readabilityRule } from './rules-readability.js';
 import type { CheckContext, Finding, Rule, Severity, Where } from './types.js';
@@ -26,6 +28,8 @@ export const RULES: readonly Rule[] = [
   outlookRule,
   forbiddenRule,
   messageRule,
+  keptRule,
+  listsRule,
 ];
 
 /** A finding, with the config's reason when its level was changed there. */

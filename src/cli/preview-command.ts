@@ -48,10 +48,18 @@ export async function runNew(slug: string, o: { from?: string; json?: boolean },
   const { ensureSchemaJson } = await import('../issue/schema-file.js');
   const r = await newIssue({ root: project.root, slug, from: o.from });
   await ensureSchemaJson(path.dirname(r.file));
-  if (o.json) io.out(jsonText({ ok: true, file: r.shown, assets: r.assets, from: r.from, kept: r.kept, emptied: r.emptied }));
+  if (o.json) io.out(jsonText({ ok: true, file: r.shown, assets: r.assets, from: r.from, kept: r.kept, marked: r.marked, emptied: r.emptied }));
   else {
     io.out(`Wrote ${r.shown}${r.from ? ` from ${r.from}` : ' from the starter'}\n`);
-    if (r.kept.length) io.out(`  kept:    ${r.kept.join(', ')}\n`);
+    // r.kept ends with the marked fields; the sections kept as they are come first, on one line.
+    const sections = r.kept.slice(0, r.kept.length - r.marked.length);
+    if (sections.length) io.out(`  kept:    ${sections.join(', ')}\n`);
+    if (r.marked.length) {
+      io.out(
+        `  check:   ${r.marked.length} kept field${r.marked.length === 1 ? ' names' : 's name'} a person or a date, each marked "# KEPT" in the file; check it, edit it if need be, then delete the comment (the build reports it until then):\n`,
+      );
+      for (const m of r.marked) io.out(`    line ${m.line}: ${m.path} "${m.value}" (${m.why})\n`);
+    }
     if (r.emptied.length) io.out(`  emptied: ${r.emptied.join(', ')}\n`);
     io.out(`  pictures: put them in ${r.assets}/ and write src: assets/${slug}/<file>\n`);
     if ((COMMAND_NAMES as readonly string[]).includes(slug)) io.out(`  "${slug}" is also a command: build it with "build-issue build ${slug}"\n`);
