@@ -261,7 +261,7 @@ describe('unknown keys', () => {
     const fixture = replaceOnce(july, 'subject: "July', 'subjet: "July');
     const { err } = await failingBuild(await projectWith(fixture), ['july-2025']);
     expect(problemLines(err)).toContain(
-      `  ${at(fixture, 'subjet:')} subjet is not a known field; did you mean "subject"? Fields allowed here: title, masthead, label, date, subject, preheader, sections, accept`,
+      `  ${at(fixture, 'subjet:')} subjet is not a known field; did you mean "subject"? Fields allowed here: title, masthead, label, date, subject, preheader, sections, published, accept`,
     );
     // "subject is required" would only repeat the suggestion, so it is not said again.
     expect(err).not.toMatch(/subject is required/);
@@ -278,7 +278,7 @@ describe('an unknown section kind', () => {
     const { err } = await failingBuild(await projectWith(fixture), ['july-2025']);
     const line = lineOf(fixture, 'kind: artcle');
     expect(problemLines(err)).toEqual([
-      `  ${ISSUE}:${line}:${colOf(fixture, line, 'artcle')} sections[${sectionIndexAt(fixture, line)}].kind "artcle" is not a section kind; did you mean "article"? Kinds that exist: letter, contents, article, tiles, excerpt, event, partners, notice, footer (each is a template in templates/sections/)`,
+      `  ${ISSUE}:${line}:${colOf(fixture, line, 'artcle')} sections[${sectionIndexAt(fixture, line)}].kind "artcle" is not a section kind; did you mean "article"? Kinds that exist: letter, contents, article, tiles, excerpt, quote, event, partners, notice, footer (each is a template in templates/sections/)`,
     ]);
 
     const error = parseError(fixture);

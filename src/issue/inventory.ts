@@ -38,7 +38,7 @@ export interface ImageEntry {
   path: (string | number)[];
 }
 
-const MARKDOWN_KEYS = ['body', 'closing', 'intro', 'description'] as const;
+const MARKDOWN_KEYS = ['body', 'closing', 'intro', 'description', 'quotation'] as const;
 
 /** What the inventory reads: the issue, the config, and where the issue's fields are written. */
 export interface InventoryInput {

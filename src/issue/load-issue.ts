@@ -17,7 +17,7 @@ import { formatPath, MAX_FILE_BYTES, parseValidatedDocument, quoted, tooBig, typ
 export { formatPath, MAX_FILE_BYTES, MAX_PROBLEMS, parseValidated } from './yaml-validate.js';
 
 /** Fields that hold Markdown, where links are checked. */
-const MARKDOWN_FIELDS = new Set(['body', 'closing', 'intro', 'description']);
+const MARKDOWN_FIELDS = new Set(['body', 'closing', 'intro', 'description', 'quotation']);
 
 /** The most sections an issue may have (July 2025 has 17). */
 export const MAX_SECTIONS = 200;
@@ -137,7 +137,7 @@ function describeSectionKind(kindPath: readonly PropertyKey[], data: unknown, wh
     {
       where: where(kindPath),
       path: formatPath(kindPath),
-      message: `${typeof kind === 'string' ? quoted(kind) : `"${String(kind)}"`} is not a section kind${guess ? `; did you mean "${guess}"?` : ''} Kinds that exist: ${SECTION_KINDS.join(', ')} (each is a template in templates/sections/)`,
+      message: `${typeof kind === 'string' ? quoted(kind) : `"${String(kind)}"`} is not a section kind${guess ? `; did you mean "${guess}"?` : '.'} Kinds that exist: ${SECTION_KINDS.join(', ')} (each is a template in templates/sections/)`,
     },
   ];
 }

@@ -8,6 +8,7 @@
  */
 import * as z from 'zod';
 import { Href, Image } from './fields.js';
+import { londonToUtc } from './london-time.js';
 import { CHECK_RULE_IDS } from './rule-ids.js';
 
 export { Href, Image, LINK_SCHEMES, RemoteImage, hasForbiddenScheme, linkScheme } from './fields.js';
@@ -34,6 +35,50 @@ const Contents = z.string().trim().min(1).describe('The entry for this section i
 
 /** The fields of every section that has a heading and may appear in the contents list. */
 const headed = { id: Id.optional(), heading: Heading, contents: Contents.optional() };
+
+/**
+ * The same, for a section that may go without a heading (tiles, event). A heading starts a
+ * new group of the email (the grey band above it); without one the section belongs to the
+ * group above it.
+ */
+const optionallyHeaded = (heading: string) => ({
+  id: Id.optional(),
+  heading: Heading.optional().describe(heading),
+  contents: Contents.optional(),
+});
+
+/** `id` and `contents` point at the heading: without one, the contents list would have nothing to link to. */
+function anchorsNeedHeading(section: { id?: string; heading?: string; contents?: string }, ctx: z.RefinementCtx): void {
+  for (const key of ['id', 'contents'] as const) {
+    if (section[key] !== undefined && section.heading === undefined) {
+      ctx.addIssue({ code: 'custom', path: [key], input: section[key], message: 'needs a "heading" in the same section, for the contents list to link to' });
+    }
+  }
+}
+
+/**
+ * A London wall-clock time as editors write it: YYYY-MM-DDTHH:MM, seconds optional. The
+ * date part is zod's own date pattern (real days only, 29 February in leap years). No "Z"
+ * and no offset: BST or GMT follows from the date. The JSON Schema carries the same
+ * pattern, so the editor's autocompletion accepts what the build accepts.
+ */
+const LONDON_TIME = new RegExp(`^${z.regexes.date.source.replace(/^\^|\$$/g, '')}T(?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d)?$`);
+const londonTime = (what: string, example: string) =>
+  z
+    .string()
+    .regex(LONDON_TIME)
+    .describe(`${what}, London time as YYYY-MM-DDTHH:MM, e.g. ${example} (seconds optional; no "Z" or "+01:00": BST or GMT follows from the date)`);
+
+/** An event's times: an end needs a start, and comes after it (as the calendar invite reads them, src/issue/london-time.ts). */
+function checkEventTimes(event: { start?: string; end?: string }, ctx: z.RefinementCtx): void {
+  if (event.end !== undefined && event.start === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['start'], input: undefined, message: 'is required when the event has an end' });
+  }
+  if (event.start === undefined || event.end === undefined || !LONDON_TIME.test(event.start) || !LONDON_TIME.test(event.end)) return;
+  if (londonToUtc(event.end).getTime() <= londonToUtc(event.start).getTime()) {
+    ctx.addIssue({ code: 'custom', path: ['end'], input: event.end, message: `must be after the start, ${event.start}` });
+  }
+}
 
 export const sectionSchemas = {
   letter: z
@@ -73,7 +118,7 @@ export const sectionSchemas = {
   tiles: z
     .strictObject({
       kind: z.literal('tiles'),
-      ...headed,
+      ...optionallyHeaded('A heading over the tiles, starting a new group of the email; leave it out to keep the tiles with the section above'),
       intro: Markdown.optional(),
       columns: z.number().int().min(1).max(4).default(3).describe('Tiles per row on a wide screen (phones show one per row); default 3'),
       numbered: z.boolean().default(true).describe('Show "1.", "2."... before each tile label; default true'),
@@ -88,6 +133,7 @@ export const sectionSchemas = {
         .describe('The tiles, in reading order: label and href each'),
       closing: Markdown.optional(),
     })
+    .superRefine(anchorsNeedHeading)
     .describe('A grid of linked tiles (the Practice Spotlight categories)'),
 
   excerpt: z
@@ -99,19 +145,33 @@ export const sectionSchemas = {
     })
     .describe('A quoted excerpt of a document, beside its cover image'),
 
+  quote: z
+    .strictObject({
+      kind: z.literal('quote'),
+      quotation: Markdown.describe('The words quoted, in Markdown (or plain text), without quotation marks'),
+      attribution: z.string().trim().min(1).describe('Who said or wrote it, e.g. "Florence Kroll"'),
+      role: z.string().trim().min(1).optional().describe('Their role or organisation, shown after the name, e.g. "Chair, ALDCS"'),
+    })
+    .describe('A pull quote: a few words someone said, with who said them, set apart in a panel'),
+
   event: z
     .strictObject({
       kind: z.literal('event'),
+      ...optionallyHeaded(
+        'A heading over this event, starting a new group of the email: the events right after it without a heading join the group. Leave it out to keep the event with the section above',
+      ),
       date: z.string().trim().min(1).describe('The date as shown on the card, e.g. "Thursday, 10 July"'),
       title: z.string().trim().min(1).describe('The event title'),
       description: Markdown,
       price: z.string().trim().min(1).describe('The price as shown, e.g. "Free"'),
       when: z.string().trim().min(1).describe('Date and time as shown, e.g. "Jul 10 - 14:00 BST"'),
-      start: z.iso.datetime({ local: true }).optional().describe('Start as an ISO date-time in London time, e.g. 2025-07-10T14:00'),
-      end: z.iso.datetime({ local: true }).optional().describe('End as an ISO date-time in London time, e.g. 2025-07-10T15:30'),
+      start: londonTime('When the event starts, for its calendar invite', '2025-07-10T14:00').optional(),
+      end: londonTime('When the event ends, after its start (default: an hour after)', '2025-07-10T15:30').optional(),
       button: Button,
     })
-    .describe('An event card: date, title, description, price, time and a register button'),
+    .superRefine(anchorsNeedHeading)
+    .superRefine(checkEventTimes)
+    .describe('An event card: date, title, description, price, time and a register button; an optional heading over it and the events after it'),
 
   partners: z
     .strictObject({
@@ -169,6 +229,12 @@ export const IssueSchema = z
       .describe('The email subject line; keep it under 60 characters'),
     preheader: z.string().trim().min(1).describe('The preview line inboxes show after the subject; say something the subject does not'),
     sections: z.array(Section).min(1).describe('The sections of the email, in order; each has a "kind"'),
+    published: z
+      .boolean()
+      .optional()
+      .describe(
+        'true lists the issue in the web archive (dist/index.html, feed.xml) before it is sent to the list, or one sent some other way; a send to the list lists it by itself',
+      ),
     accept: z
       .array(
         z.strictObject({

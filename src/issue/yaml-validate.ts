@@ -295,7 +295,7 @@ function describeIssue(
           suggests: guess && valueAt(data, [...p, guess]) === undefined ? formatPath([...p, guess]) : undefined,
           where: where(keyNode(doc, p, key)),
           path: formatPath([...p, key]),
-          message: `is not a known field${guess ? `; did you mean "${guess}"?` : ''} Fields allowed here: ${allowed.join(', ')}`,
+          message: `is not a known field${guess ? `; did you mean "${guess}"?` : '.'} Fields allowed here: ${allowed.join(', ')}`,
         };
       });
     }

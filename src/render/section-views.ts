@@ -60,11 +60,11 @@ export function slugify(text: string): string {
   );
 }
 
-/** Anchor ids for every section that has a heading, unique within the issue. */
+/** Anchor ids for every section that has a heading (tiles and events may have none), unique within the issue. */
 export function sectionIds(sections: readonly IssueSection[]): (string | undefined)[] {
   const used = new Set<string>();
   return sections.map((s) => {
-    if (!('heading' in s)) return undefined;
+    if (!('heading' in s) || s.heading === undefined) return undefined;
     const base = ('id' in s && s.id) || slugify(s.heading);
     let id = base;
     for (let n = 2; used.has(id); n++) id = `${base}-${n}`;
@@ -118,9 +118,14 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
     const image = imageView(s.image, SIDE_IMAGE_WIDTH, ctx.assets);
     return { image, cols: sideColumns(image), title: s.title, body: renderMarkdown(s.body) };
   },
+  quote: (s) => ({ quotation: renderMarkdown(s.quotation), attribution: s.attribution, role: s.role }),
   event: (s, ctx) => ({
+    // A heading starts a group (the band above it); the events after it without one sit under it.
+    id: ctx.id,
+    heading: s.heading,
     // "Add to calendar" needs the .ics on the web: only when config says where dist/ is published.
-    calendarHref: s.start && ctx.config.archiveBaseUrl ? `${ctx.config.archiveBaseUrl}/${ctx.slug}/${eventFileName(s, ctx.index)}` : undefined,
+    calendarHref:
+      s.start && ctx.config.archiveBaseUrl ? `${ctx.config.archiveBaseUrl}/${ctx.slug}/${eventFileName(s, ctx.index, ctx.issue.sections)}` : undefined,
     date: s.date,
     title: s.title,
     description: renderMarkdown(s.description),
@@ -150,13 +155,41 @@ const builders: { [K in SectionKind]: ViewBuilder<K> } = {
   }),
 };
 
-/** The file name of an event's calendar invite: its title as a slug, made unique by position. */
-export function eventFileName(event: SectionOf<'event'>, index: number): string {
-  // At most about 40 characters, cut at a word: "applying-the-child-first-framework-12.ics".
-  const words = slugify(event.title).split('-');
-  let name = words.shift() ?? 'event';
-  for (const w of words) if (name.length + w.length < 40) name += `-${w}`;
-  return `${name}-${index + 1}.ics`;
+/** Words a shortened title does not end on ("...-framework-in" reads as cut off). */
+const TRAILING_SMALL_WORDS = new Set(['a', 'an', 'and', 'at', 'by', 'for', 'from', 'in', 'of', 'on', 'or', 'the', 'to', 'with']);
+
+/** An event's name without its place in the issue: start date and title, "2025-07-10-applying-the-child-first-framework". */
+function eventStem(event: SectionOf<'event'>): string {
+  // The title cut at a word within 40 characters, not ending on a small word.
+  const words = /[a-z0-9]/i.test(event.title.normalize('NFKD')) ? slugify(event.title).split('-') : ['event'];
+  const kept = [words[0]!.slice(0, 40)];
+  for (const w of words.slice(1)) {
+    if (kept.join('-').length + 1 + w.length > 40) break;
+    kept.push(w);
+  }
+  while (kept.length > 1 && TRAILING_SMALL_WORDS.has(kept[kept.length - 1]!)) kept.pop();
+  const date = event.start?.slice(0, 10);
+  return date ? `${date}-${kept.join('-')}` : kept.join('-');
+}
+
+/**
+ * The file name of an event's calendar invite, from its start date and title only, so it
+ * stays the same when sections are added or moved: `2025-07-10-applying-the-child-first-framework.ics`.
+ * A second event of the same date and title in `sections` (the issue's) gets `-2`, a third `-3`...
+ */
+export function eventFileName(event: SectionOf<'event'>, index: number, sections: readonly IssueSection[]): string {
+  // Named in issue order, each taking the first name not already taken. Only events with a start time have an invite.
+  const earlier = sections.slice(0, index).filter((s): s is SectionOf<'event'> => s.kind === 'event' && Boolean(s.start));
+  const used = new Set<string>();
+  const take = (e: SectionOf<'event'>) => {
+    const stem = eventStem(e);
+    let name = stem;
+    for (let n = 2; used.has(name); n++) name = `${stem}-${n}`;
+    used.add(name);
+    return `${name}.ics`;
+  };
+  for (const e of earlier) take(e);
+  return take(event);
 }
 
 /** The view model of every section, in order. */
