@@ -13,7 +13,8 @@
  *  8. The .eml (multipart/alternative)
  *  9. Check: what would go wrong in recipients' inboxes (findings, not exceptions)
  * 10. Write dist/<slug>/ atomically, report.json and assets/ included (unless `write: false`),
- *     and only over a folder this tool wrote (checked in step 1, before any work)
+ *     and only over a folder this tool wrote (checked in step 1, before any work); then the
+ *     web archive, dist/index.html and feed.xml, listing the issues sent or marked published
  */
 import { createHash } from 'node:crypto';
 import { realpath } from 'node:fs/promises';
@@ -109,7 +110,7 @@ function calendarInvites(issue: Issue, config: Config, slug: string): Record<str
   const files: Record<string, string> = {};
   issue.sections.forEach((section, i) => {
     if (section.kind !== 'event' || !section.start) return;
-    const file = eventFileName(section, i);
+    const file = eventFileName(section, i, issue.sections);
     try {
       files[file] = eventIcs({
         title: section.title,
@@ -243,6 +244,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
 
   // 8b. Calendar invites: one .ics per event that has a start time
   const invites = calendarInvites(issue, config, slug);
+  const inviteCount = Object.keys(invites).length;
 
   // 9. Check
   const report: CheckReport =
@@ -252,6 +254,17 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
           { issue, config, slug, issueFile: loaded.shownAs, html, text, eml, locate: loaded.locate, locateIn: loaded.locateIn, assets },
           { extraRules: options.extraRules, notes: options.checkNotes },
         );
+  // Once per build, however many events: the email is not wrong, it only lacks the link, so a note, not a warning.
+  if (inviteCount && !config.archiveBaseUrl) {
+    const what =
+      inviteCount === 1
+        ? `the calendar invite ${shown(path.join(dir, Object.keys(invites)[0]!))} is`
+        : `the ${inviteCount} calendar invites in ${shown(dir)}/ are`;
+    report.notes.push(
+      `${what} written, but the email cannot link to ${inviteCount === 1 ? 'it' : 'them'}: ` +
+        `set archiveBaseUrl in ${shown(options.configFile ?? path.join(root, CONFIG_FILE))} to where dist/ is published, so the email can link "Add to calendar".`,
+    );
+  }
 
   // 10. Write
   const files = {
@@ -278,13 +291,15 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
       },
       shown,
     );
-    await writeArchive(outDir, config);
+    // Drafts are written above but listed only once sent to the list or marked published (output/archive.ts).
+    await writeArchive(outDir, config, root);
   }
 
   // 11. Screenshots, and the browser's own checks (loaded lazily: most builds never start a browser)
   let screenshots: BuildResult['screenshots'];
   if (options.screenshots && options.write !== false) {
     const { takeScreenshots, BrowserMissingError } = await import('./preview/screenshots.js');
+    const { isRenderNote } = await import('./preview/render-checks.js');
     try {
       // Local images go in as data: addresses: they show before they are uploaded, and nothing leaves the machine.
       const shown = replaceAssetUrls(html, assets.values(), (a) => `data:${a.contentType};base64,${a.content.toString('base64')}`);
@@ -293,7 +308,10 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
       const { env } = await readEnv(root, options.env);
       const shots = await takeScreenshots(shown, dir, { env });
       screenshots = shots.files;
-      addFindings(report, shots.findings);
+      // Remote images blocked offline are a note, said once; anything else the browser found is a finding.
+      const found = shots.findings.filter((f) => !isRenderNote(f));
+      addFindings(report, found);
+      report.notes.push(...shots.findings.filter(isRenderNote).map((f) => f.message));
       await replaceFile(files.report, reportJson());
     } catch (err) {
       if (err instanceof BrowserMissingError) throw new NewsletterError('EBROWSER', err.message, { hint: err.hint, cause: err });

@@ -10,7 +10,7 @@ import { makeProject, replaceOnce, julyYaml, writeIssue } from './helpers.js';
 /** What a build of July writes into dist/july-2025/, sorted. */
 const JULY_FILES = [
   '.build-issue',
-  'applying-the-child-first-framework-in-12.ics',
+  '2025-07-10-applying-the-child-first-framework.ics',
   'email.eml',
   'email.html',
   'email.txt',

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIssue, type BuildResult } from '../src/index.js';
 import type { Finding } from '../src/check/types.js';
 import { BrowserMissingError, CHROMIUM_INSTALL_HINT, findChromium, takeScreenshots, type ScreenshotResult } from '../src/preview/screenshots.js';
+import { isRenderNote } from '../src/preview/render-checks.js';
 import { makeProject, replaceOnce } from './helpers.js';
 
 const CHROMIUM = findChromium();
@@ -184,15 +185,17 @@ describe.skipIf(!CHROMIUM)('screenshots of the July issue', () => {
     expect(fs.filter((f) => f.severity === 'error')).toEqual([]);
   });
 
-  it('reports the images as not loaded, in one warning, since screenshots are taken offline', () => {
+  it('says once, as a note and not a warning, that the images were not loaded since screenshots are taken offline', () => {
     const images = result.html.match(/<img\b/g)?.length ?? 0;
     expect(images).toBeGreaterThanOrEqual(6);
-    const warnings = renderFindings(shots).filter((f) => f.severity === 'warning');
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.message).toMatch(new RegExp(`^none of the ${images} images were loaded: screenshots are taken offline`));
-    expect(warnings[0]!.message).toContain('vess-leaflet.png');
-    expect(warnings[0]!.message).toContain('build-issue check <issue> --links');
-    expect(warnings[0]!.where?.excerpt).toMatch(/^https:\/\/liia\.london\//);
+    const notes = renderFindings(shots).filter(isRenderNote);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.message).toMatch(new RegExp(`^none of the ${images} images were loaded: screenshots are taken offline`));
+    expect(notes[0]!.message).toContain('vess-leaflet.png');
+    expect(notes[0]!.message).toContain('build-issue check <issue> --links');
+    expect(notes[0]!.where?.excerpt).toMatch(/^https:\/\/liia\.london\//);
+    // Nothing else about images: every one is remote, and blocked on purpose.
+    expect(renderFindings(shots).filter((f) => f.severity === 'warning' && !isRenderNote(f))).toEqual([]);
   });
 
   it(
@@ -286,15 +289,20 @@ describe.skipIf(!CHROMIUM)('render checks on a small email served from this mach
     expect(taps.map((f) => f.message.split(':')[0])).toEqual([expect.stringMatching(/^'Read more' link is \d+(\.\d)? px tall at 375 px$/)]);
   });
 
-  it('loads images from this machine, reports a broken one by alt and address, and the blocked one apart', () => {
-    const warnings = renderFindings(shots).filter((f) => f.severity === 'warning');
-    expect(warnings).toHaveLength(2);
-    const broken = warnings.find((f) => f.message.includes('missing.png'));
-    expect(broken?.message).toBe(`image "The missing chart" (${base}/missing.png) could not be loaded from here (HTTP 404): check the address or upload it`);
-    const blocked = warnings.find((f) => f.message.includes('elsewhere.png'));
-    expect(blocked?.message).toMatch(/^1 of the 3 images was not loaded: screenshots are taken offline/);
+  it('loads images from this machine, warns of a broken one by alt and address, and notes the blocked one apart', () => {
+    // A local image that fails is a warning: it will fail for readers too.
+    const warnings = renderFindings(shots).filter((f) => f.severity === 'warning' && !isRenderNote(f));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toBe(
+      `image "The missing chart" (${base}/missing.png) could not be loaded from here (HTTP 404): check the address or upload it`,
+    );
+    // The remote one was blocked on purpose: a note.
+    const notes = renderFindings(shots).filter(isRenderNote);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]!.message).toMatch(/^1 of the 3 images was not loaded: screenshots are taken offline/);
+    expect(notes[0]!.message).toContain('elsewhere.png');
     // The one that loaded is not mentioned.
-    expect(warnings.some((f) => f.message.includes('ok.png'))).toBe(false);
+    expect(renderFindings(shots).some((f) => f.message.includes('ok.png'))).toBe(false);
     expect(renderFindings(shots).filter((f) => f.severity === 'error')).toEqual([]);
   });
 });

@@ -1,14 +1,20 @@
 /**
  * The web archive: dist/<slug>/index.html is the browser version of each issue,
- * dist/index.html lists every built issue (newest first, with its contents), and
+ * dist/index.html lists every published issue (newest first, with its contents), and
  * dist/feed.xml is the same list as an Atom feed. Publishing dist/ at config's
  * archiveBaseUrl makes them public; the emails then link to their browser version.
+ *
+ * Published: sent to the list (its send ledger says so), or marked `published: true` in
+ * its issue file. A draft still gets its browser version (the email's "View in your
+ * browser" link and the test send point at it), but is not listed until then.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { checkOwnFile, replaceFile } from './write-output.js';
 import path from 'node:path';
 import type { Config } from '../config.js';
+import { isSafeSlug } from '../issue/issue-name.js';
 import type { Issue } from '../issue/schema.js';
+import { wasSentToList } from '../send/ledger.js';
 
 /** What the archive needs to know of one issue: dist/<slug>/issue.json. */
 export interface IssueSummary {
@@ -18,6 +24,8 @@ export interface IssueSummary {
   date: string;
   subject: string;
   contents: string[];
+  /** The issue file's `published: true` when it was built (absent in issue.json of earlier versions). */
+  published?: boolean;
 }
 
 export function issueSummary(slug: string, issue: Issue): IssueSummary {
@@ -28,6 +36,7 @@ export function issueSummary(slug: string, issue: Issue): IssueSummary {
     date: issue.date,
     subject: issue.subject,
     contents: issue.sections.flatMap((s) => ('contents' in s && s.contents ? [s.contents] : [])),
+    ...(issue.published ? { published: true } : {}),
   };
 }
 
@@ -75,9 +84,7 @@ function indexHtml(issues: IssueSummary[], config: Config): string {
 <body>
 <h1>${esc(name)}</h1>
 <p>Every issue, newest first. <a href="feed.xml">Atom feed</a>.</p>
-<ol>
-${items}
-</ol>
+${issues.length ? `<ol>\n${items}\n</ol>` : '<p>No issue has been published yet.</p>'}
 </body>
 </html>
 `;
@@ -124,9 +131,21 @@ export async function checkArchive(distDir: string, shown: (f: string) => string
   for (const [name, marks] of Object.entries(ARCHIVE_FILES)) await checkOwnFile(path.join(distDir, name), marks, shown);
 }
 
-/** Rewrite dist/index.html and dist/feed.xml from every built issue. */
-export async function writeArchive(distDir: string, config: Config, now = new Date()): Promise<IssueSummary[]> {
-  const issues = await builtIssues(distDir);
+/**
+ * The built issues in `distDir` that are published: marked `published: true` when built,
+ * or sent to the list, by the send ledger under `root` (sends/<slug>/ledger.jsonl, as
+ * send-issue keeps it). Read afresh each time: an issue sent since its build is listed at
+ * the next build of any issue, and a draft's build never takes another issue out.
+ */
+export async function publishedIssues(distDir: string, root: string): Promise<IssueSummary[]> {
+  const built = await builtIssues(distDir);
+  // A slug that could not name an issue (a hand-edited issue.json) is no way into sends/.
+  return built.filter((i) => isSafeSlug(i.slug) && (i.published === true || wasSentToList(path.join(root, 'sends', i.slug, 'ledger.jsonl'))));
+}
+
+/** Rewrite dist/index.html and dist/feed.xml from every published issue (`root`: the project, whose sends/ says what was sent). */
+export async function writeArchive(distDir: string, config: Config, root: string, now = new Date()): Promise<IssueSummary[]> {
+  const issues = await publishedIssues(distDir, root);
   await replaceFile(path.join(distDir, 'index.html'), indexHtml(issues, config));
   await replaceFile(path.join(distDir, 'feed.xml'), feedXml(issues, config, now));
   return issues;

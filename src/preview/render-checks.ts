@@ -167,6 +167,16 @@ const fileName = (src: string) => {
   return clean.slice(clean.lastIndexOf('/') + 1) || src;
 };
 
+/**
+ * A render finding that is only a note: what the offline screenshots could not show
+ * (remote images, blocked on purpose), not a fault of the email. buildIssue lists it
+ * under the report's notes ("Note: ..."), not among the warnings.
+ */
+export type RenderNote = Finding & { note: true };
+
+/** Is this finding of renderChecks a note (see RenderNote)? */
+export const isRenderNote = (f: Finding): f is RenderNote => (f as Partial<RenderNote>).note === true;
+
 function imageFindings(images: ImageState[], failures: NetworkFailures): Finding[] {
   const withSrc = images.filter((i) => i.src !== '');
   const failed = withSrc.filter((i) => !i.loaded);
@@ -175,21 +185,25 @@ function imageFindings(images: ImageState[], failures: NetworkFailures): Finding
   const blocked = failed.filter((i) => failures.get(i.url) === 'blocked');
   const others = failed.filter((i) => failures.get(i.url) !== 'blocked');
 
+  // Blocked: remote, and kept out on purpose (the shots are offline). Said once, as a note.
+  // A local image (served from this machine, a file, a data: address) that fails is not blocked: a warning below.
   if (blocked.length > 0) {
     const all = blocked.length === withSrc.length;
     const names = blocked.map((i) => fileName(i.src));
     const what = all
       ? `none of the ${withSrc.length} images ${withSrc.length === 1 ? 'was' : 'were'} loaded`
       : `${blocked.length} of the ${withSrc.length} images ${blocked.length === 1 ? 'was' : 'were'} not loaded`;
-    findings.push({
+    const note: RenderNote = {
       rule: 'render',
       severity: 'warning',
+      note: true,
       message:
         `${what}: screenshots are taken offline (requests that leave this machine are blocked), ` +
         `so the pictures show ${blocked.length === 1 ? 'its' : 'their'} alt text instead (${names.join(', ')}). ` +
         'Run "build-issue check <issue> --links" to check the image addresses.',
       where: { excerpt: blocked[0]!.src },
-    });
+    };
+    findings.push(note);
   }
 
   // Requests that went out and failed. All of them failing below HTTP looks like no network.

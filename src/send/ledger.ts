@@ -567,3 +567,27 @@ function syncDir(dir: string): void {
 }
 
 export const now = () => new Date().toISOString();
+
+/**
+ * Was the issue sent to the list? True once its ledger records a real send (a "start"
+ * that was not a dry run) and the server accepted at least one message after it: the
+ * issue is then in readers' inboxes, whether the send finished or was paused. Test sends
+ * are not in the ledger (they go to test-sends.jsonl). Read-only: it never changes the
+ * file, nor what a Ledger opened later knows of it; a missing or unreadable ledger is false.
+ */
+export function wasSentToList(file: string): boolean {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return false;
+  }
+  let started = false;
+  let accepted = false;
+  parseLedger(buf, (item) => {
+    if (!('r' in item)) return;
+    if (item.r.t === 'start' && !item.r.dryRun) started = true;
+    else if (item.r.t === 'sent' && started) accepted = true;
+  });
+  return accepted;
+}
