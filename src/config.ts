@@ -11,6 +11,9 @@ import { Href, RemoteImage } from './issue/fields.js';
 import { CHECK_RULE_IDS } from './issue/rule-ids.js';
 import { parseValidated } from './issue/yaml-validate.js';
 
+/** Mail provider presets (send/providers.ts holds what each sets). */
+export const PROVIDER_IDS = ['generic', 'microsoft365', 'google-workspace'] as const;
+
 const Email = z
   .string()
   .superRefine((s, ctx) => {
@@ -167,8 +170,32 @@ export const ConfigSchema = z
       .describe('DKIM signing of sent messages (optional; many relays sign for you)'),
     send: z
       .strictObject({
-        rate: z.number().positive().default(10).describe('Messages per second (ask your mail provider for its limit); --rate overrides'),
-        connections: z.number().int().min(1).max(20).default(2).describe('SMTP connections at once; --connections overrides'),
+        provider: z
+          .enum(PROVIDER_IDS)
+          .default('generic')
+          .describe(
+            "The mail provider: microsoft365, google-workspace or generic. Sets the OAuth2 sign-in's token endpoint and scope, and the provider's published limits (rate, connections, perDay), each overridable here",
+          ),
+        rate: z
+          .number()
+          .positive()
+          .optional()
+          .describe("Messages per second (default: the provider's, 10 for generic; Microsoft 365 0.5, i.e. 30 a minute); --rate overrides"),
+        connections: z
+          .number()
+          .int()
+          .min(1)
+          .max(20)
+          .optional()
+          .describe("SMTP connections at once (default: the provider's, 2; Microsoft 365 allows 3); --connections overrides"),
+        perDay: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe(
+            "Recipients this mailbox may send to in any 24 hours, counted across every issue's sends (default: the provider's, Microsoft 365 10000, Google Workspace 2000; none for generic)",
+          ),
         maxRetries: z.number().int().min(0).max(10).default(3).describe('Retries of a temporary failure (4xx, dropped connection) before it counts as failed'),
         retryBaseMs: z.number().int().min(0).default(2000).describe('First retry delay in ms; each retry doubles it'),
         failureWindow: z.number().int().min(10).default(100).describe('How many recent results the failure rate is measured over'),

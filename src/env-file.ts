@@ -12,8 +12,20 @@ import path from 'node:path';
 import { parseEnv } from 'node:util';
 import { NewsletterError } from './errors.js';
 
+/** The variables of an OAuth2 sign-in to the mail server (README, docs/providers/). */
+export const OAUTH2_VARIABLES = [
+  'SMTP_OAUTH2_CLIENT_ID',
+  'SMTP_OAUTH2_CLIENT_SECRET',
+  'SMTP_OAUTH2_CERTIFICATE_FILE',
+  'SMTP_OAUTH2_TENANT',
+  'SMTP_OAUTH2_SERVICE_ACCOUNT_FILE',
+  'SMTP_OAUTH2_REFRESH_TOKEN',
+  'SMTP_OAUTH2_TOKEN_URL',
+  'SMTP_OAUTH2_SCOPE',
+] as const;
+
 /** The variables the tool reads, as the README documents them. */
-export const ENV_VARIABLES = ['SMTP_URL', 'DKIM_PRIVATE_KEY', 'CHROMIUM_PATH'] as const;
+export const ENV_VARIABLES = ['SMTP_URL', ...OAUTH2_VARIABLES, 'DKIM_PRIVATE_KEY', 'CHROMIUM_PATH'] as const;
 
 export interface EnvView {
   /**

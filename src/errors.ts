@@ -22,6 +22,8 @@ export const ErrorCodes = {
   ELIST: 'ELIST',
   /** SMTP_URL is missing, malformed, or unsafe (plain text to a remote server). */
   ESMTP_CONFIG: 'ESMTP_CONFIG',
+  /** The OAuth2 sign-in token was refused, or the token endpoint could not be reached. */
+  EOAUTH2: 'EOAUTH2',
   /** A send was refused before it started (check errors, untested build, another send running). */
   ESEND_REFUSED: 'ESEND_REFUSED',
   /** A send stopped or ended with recipients failed or unsent. */

@@ -94,3 +94,20 @@ export function visibleText(html: string): string {
 }
 
 export const normalise = (s: string) => s.replace(/\s+/g, ' ').trim();
+
+/** A project that sends fast and retries quickly (the providers' pace is for real servers), with `send` added to its config's send: section, and a lists/ folder. */
+export async function sendingProject(send = ''): Promise<string> {
+  const project = await makeProject();
+  const file = path.join(project, 'newsletter.config.yaml');
+  await writeFile(file, `${await readFile(file, 'utf8')}\nsend:\n  rate: 1000\n  retryBaseMs: 20\n${send}`);
+  await mkdir(path.join(project, 'lists'));
+  return project;
+}
+
+/** lists/list.csv of `n` readers, reader001@example.org on. */
+export async function writeReaders(project: string, n: number): Promise<{ rel: string; emails: string[] }> {
+  const emails = Array.from({ length: n }, (_, i) => `reader${String(i + 1).padStart(3, '0')}@example.org`);
+  const rel = path.join('lists', 'list.csv');
+  await writeFile(path.join(project, rel), `email\n${emails.join('\n')}\n`);
+  return { rel, emails };
+}

@@ -406,6 +406,236 @@ describe('smtp-sink', () => {
     await expect(s.waitForMessages(3, 100)).rejects.toThrow(/timed out .* 3 message/);
   });
 
+  it('oauth2: XOAUTH2 with a good token is accepted (user case-insensitive) and the message arrives', async () => {
+    const user = 'sender@example.org';
+    const s = await sink({ oauth2: { user, isValid: (token) => token === 'tok' } });
+    expect(s.url).toBe(`smtp://sender%40example.org@127.0.0.1:${s.port}`);
+
+    // advertised next to PLAIN/LOGIN, and AUTH is required
+    const d = rawDialogue(s.port);
+    await d.waitFor(/^220 /);
+    d.write('EHLO client.example.org\r\n');
+    await d.waitFor(/^250 /m);
+    expect(d.received()).toMatch(/^250-AUTH PLAIN LOGIN XOAUTH2\r$/m);
+    d.write('MAIL FROM:<news@example.org>\r\n');
+    await d.waitFor(/^530 /m);
+
+    const mail = { from: 'news@example.org', to: 'oauth@example.org', subject: 'OAuth', text: 'x' };
+    const info = await transport(s.port, { auth: { type: 'OAuth2', user: 'Sender@Example.ORG', accessToken: 'tok' } }).sendMail(mail);
+    expect(info.response).toMatch(/^250 /);
+    await s.waitForMessages(1);
+    expect(s.deliveredTo('oauth@example.org')).toBe(1);
+    expect(s.auths).toEqual([{ session: 2, method: 'XOAUTH2', user: 'Sender@Example.ORG', ok: true, at: expect.any(Number) }]);
+    expect(JSON.stringify(s.auths)).not.toContain('tok');
+  });
+
+  it('oauth2: a refused token is "334 <base64 JSON>", then 535 after the empty line', async () => {
+    const s = await sink({ oauth2: { user: 'sender@example.org', isValid: () => false, scope: 'https://mail.google.com/' } });
+    const d = rawDialogue(s.port);
+    await d.waitFor(/^220 /);
+    d.write('EHLO client.example.org\r\n');
+    await d.waitFor(/^250 /m);
+    const xoauth2 = Buffer.from('user=sender@example.org\x01auth=Bearer expired\x01\x01').toString('base64');
+    d.write(`AUTH XOAUTH2 ${xoauth2}\r\n`);
+    await d.waitFor(/^334 .*\r\n/m);
+    const challenge = /^334 (.*)\r$/m.exec(d.received())![1]!;
+    expect(JSON.parse(Buffer.from(challenge, 'base64').toString('utf8'))).toEqual({ status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' });
+    d.write('\r\n');
+    await d.waitFor(/^535 .*\r\n/m);
+    expect(d.received()).toMatch(/^535 Error: Username and Password not accepted\r$/m);
+    expect(s.auths).toEqual([{ session: 1, method: 'XOAUTH2', user: 'sender@example.org', ok: false, at: expect.any(Number) }]);
+
+    // the default scope is Microsoft 365's
+    s.setFaults({ oauth2: { user: 'sender@example.org', isValid: () => false } });
+    const d2 = rawDialogue(s.port);
+    await d2.waitFor(/^220 /);
+    d2.write(`EHLO client.example.org\r\nAUTH XOAUTH2 ${xoauth2}\r\n`);
+    await d2.waitFor(/^334 .*\r\n/m);
+    const challenge2 = /^334 (.*)\r$/m.exec(d2.received())![1]!;
+    expect(JSON.parse(Buffer.from(challenge2, 'base64').toString('utf8'))).toMatchObject({ scope: 'https://outlook.office365.com/.default' });
+  });
+
+  it('oauth2: createTransport with a bad accessToken and no refresh means fails with 535 after two tries of the same token', async () => {
+    const user = 'sender@example.org';
+    const seen: string[] = [];
+    const s = await sink({
+      oauth2: {
+        user,
+        isValid: (token) => {
+          seen.push(token);
+          return token === 'good';
+        },
+      },
+    });
+    const mail = { from: 'news@example.org', to: 'oauth@example.org', subject: 'OAuth', text: 'x' };
+    // nodemailer's XOAuth2 helper without refreshToken/provisionCallback re-uses the same token on renew (no network)
+    const err = await rejection(transport(s.port, { auth: { type: 'OAuth2', user, accessToken: 'bad' } }).sendMail(mail));
+    expect(err.code).toBe('EAUTH');
+    expect(err.responseCode).toBe(535);
+    expect(err.response).toBe('535 Error: Username and Password not accepted');
+    expect(seen).toEqual(['bad', 'bad']);
+    expect(s.auths.map((a) => [a.method, a.user, a.ok, a.session])).toEqual([
+      ['XOAUTH2', user, false, 1],
+      ['XOAUTH2', user, false, 1],
+    ]);
+    expect(s.messages).toEqual([]);
+  });
+
+  it('oauth2: SMTPConnection.login with a duck-typed oauth2 object calls getToken(false) then getToken(true) once', async () => {
+    const user = 'sender@example.org';
+    const s = await sink({ oauth2: { user, isValid: (token) => token === 'fresh' } });
+    const buildXOAuth2Token = (t: string): string => Buffer.from(`user=${user}\x01auth=Bearer ${t}\x01\x01`).toString('base64');
+    // the same bytes as nodemailer's own helper
+    const { default: XOAuth2 } = await import('nodemailer/lib/xoauth2');
+    expect(buildXOAuth2Token('abc')).toBe(new XOAuth2({ user, accessToken: 'x' }).buildXOAuth2Token('abc'));
+
+    const login = async (tokens: string[]): Promise<{ calls: boolean[]; err: SmtpError | null; c: Awaited<ReturnType<typeof lowLevel>> }> => {
+      const c = await lowLevel(s.port);
+      const calls: boolean[] = [];
+      const oauth2 = {
+        getToken(isRetry: boolean, cb: (err: Error | null, token?: string) => void) {
+          calls.push(isRetry);
+          cb(null, tokens[calls.length - 1] ?? 'none-left');
+        },
+        buildXOAuth2Token,
+      };
+      const err = await new Promise<SmtpError | null>((resolve) =>
+        c.conn.login({ user, oauth2 } as unknown as Parameters<SMTPConnection['login']>[0], (e) => resolve((e as SmtpError | null) ?? null)),
+      );
+      return { calls, err, c };
+    };
+
+    // stale cached token refused -> renewed token accepted on the one retry
+    const ok = await login(['stale', 'fresh']);
+    expect(ok.err).toBeNull();
+    expect(ok.calls).toEqual([false, true]);
+    expect(ok.c.conn.authenticated).toBe(true);
+    await ok.c.send('renewed@example.org', 'Renewed');
+    expect(s.deliveredTo('renewed@example.org')).toBe(1);
+    expect(s.auths.map((a) => a.ok)).toEqual([false, true]);
+
+    // both refused -> EAUTH 535 after exactly two getToken calls
+    const bad = await login(['stale', 'still-bad', 'never-asked']);
+    expect(bad.calls).toEqual([false, true]);
+    expect(bad.err?.code).toBe('EAUTH');
+    expect(bad.err?.responseCode).toBe(535);
+    expect(bad.err?.command).toBe('AUTH XOAUTH2');
+    expect(s.auths.map((a) => [a.session, a.ok])).toEqual([
+      [1, false],
+      [1, true],
+      [2, false],
+      [2, false],
+    ]);
+
+    // a getToken error fails the login without another AUTH
+    const c = await lowLevel(s.port);
+    const failing = { getToken: (_r: boolean, cb: (err: Error | null) => void) => cb(new Error('token endpoint down')), buildXOAuth2Token };
+    const tokenErr = await new Promise<SmtpError | null>((resolve) =>
+      c.conn.login({ user, oauth2: failing } as unknown as Parameters<SMTPConnection['login']>[0], (e) => resolve((e as SmtpError | null) ?? null)),
+    );
+    expect(tokenErr?.code).toBe('EAUTH');
+    expect(tokenErr?.message).toContain('token endpoint down');
+    expect(s.auths).toHaveLength(4);
+  });
+
+  it('oauth2: a valid token for another mailbox is refused', async () => {
+    const s = await sink({ oauth2: { user: 'sender@example.org', isValid: (token) => token === 'tok' } });
+    const mail = { from: 'news@example.org', to: 'oauth@example.org', subject: 'OAuth', text: 'x' };
+    const err = await rejection(transport(s.port, { auth: { type: 'OAuth2', user: 'other@example.org', accessToken: 'tok' } }).sendMail(mail));
+    expect(err.code).toBe('EAUTH');
+    expect(err.responseCode).toBe(535);
+    expect(s.auths.map((a) => [a.user, a.ok])).toEqual([
+      ['other@example.org', false],
+      ['other@example.org', false],
+    ]);
+    expect(s.messages).toEqual([]);
+  });
+
+  it('oauth2 only: AUTH PLAIN/LOGIN are refused with 535; with auth as well both work', async () => {
+    const user = 'sender@example.org';
+    const s = await sink({ oauth2: { user, isValid: (token) => token === 'tok' } });
+    const mail = { from: 'news@example.org', to: 'plain@example.org', subject: 'Plain', text: 'x' };
+    const plain = await rejection(transport(s.port, { auth: { user, pass: 'secret-pass' } }).sendMail(mail));
+    expect(plain.code).toBe('EAUTH');
+    expect(plain.responseCode).toBe(535);
+    const login = await rejection(transport(s.port, { auth: { user, pass: 'secret-pass' }, authMethod: 'LOGIN' }).sendMail(mail));
+    expect(login.responseCode).toBe(535);
+    expect(s.auths.map((a) => [a.method, a.user, a.ok])).toEqual([
+      ['PLAIN', user, false],
+      ['LOGIN', user, false],
+    ]);
+    expect(JSON.stringify(s.auths)).not.toContain('secret-pass');
+
+    s.setFaults({ auth: { user, pass: 'secret-pass' }, oauth2: { user, isValid: (token) => token === 'tok' } });
+    expect(s.url).toBe(`smtp://sender%40example.org:secret-pass@127.0.0.1:${s.port}`);
+    await transport(s.port, { auth: { user, pass: 'secret-pass' } }).sendMail(mail);
+    await transport(s.port, { auth: { type: 'OAuth2', user, accessToken: 'tok' } }).sendMail(mail);
+    expect(s.deliveredTo('plain@example.org')).toBe(2);
+
+    // switching both off makes AUTH optional again
+    s.setFaults({});
+    expect(s.url).toBe(`smtp://127.0.0.1:${s.port}`);
+    await transport(s.port).sendMail(mail);
+    expect(s.deliveredTo('plain@example.org')).toBe(3);
+  });
+
+  it('quota at the data stage: after 2 accepted messages the 3rd gets the configured reply after the body', async () => {
+    const message = '5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException; Failed to process message due to a permanent exception';
+    const s = await sink({ quota: { after: 2, code: 554, message } });
+    const c = await lowLevel(s.port);
+    await c.send('q1@example.org', 'Q1');
+    await c.send('q2@example.org', 'Q2');
+    const err = await rejection(c.send(['q3@example.org', 'q3b@example.org'], 'Q3'));
+    expect(err.responseCode).toBe(554);
+    expect(err.command).toBe('DATA');
+    expect(err.response).toBe(`554 ${message}`);
+    // a new connection is refused too: the count is server-wide
+    const err4 = await rejection(transport(s.port).sendMail({ from: 'news@example.org', to: 'q4@example.org', subject: 'Q4', text: 'x' }));
+    expect(err4.responseCode).toBe(554);
+
+    expect(s.messages.map((m) => m.to)).toEqual([['q1@example.org'], ['q2@example.org']]);
+    expect(s.rejected).toEqual([
+      { to: 'q3@example.org', code: 554, stage: 'data' },
+      { to: 'q3b@example.org', code: 554, stage: 'data' },
+      { to: 'q4@example.org', code: 554, stage: 'data' },
+    ]);
+    expect(s.dropped).toEqual([]);
+
+    // setFaults resets the count
+    s.setFaults({ quota: { after: 1, code: 554, message } });
+    await c.send('q5@example.org', 'Q5');
+    expect((await rejection(c.send('q6@example.org', 'Q6'))).responseCode).toBe(554);
+    expect(s.deliveredTo('q5@example.org')).toBe(1);
+    expect(s.deliveredTo('q6@example.org')).toBe(0);
+  });
+
+  it('quota at the mail stage refuses MAIL FROM (to ""), at the rcpt stage every RCPT TO', async () => {
+    const message = '5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852';
+    const s = await sink({ quota: { after: 1, code: 550, message, stage: 'mail' } });
+    const t = transport(s.port);
+    const mail = (to: string | string[]) => ({ from: 'news@example.org', to, subject: 'M', text: 'x' });
+    await t.sendMail(mail('m1@example.org'));
+    const err = await rejection(t.sendMail(mail('m2@example.org')));
+    expect(err.code).toBe('EENVELOPE');
+    expect(err.command).toBe('MAIL FROM');
+    expect(err.responseCode).toBe(550);
+    expect(err.response).toBe(`550 ${message}`);
+    expect(s.rejected).toEqual([{ to: '', code: 550, stage: 'mail' }]);
+
+    s.setFaults({
+      quota: { after: 0, code: 452, message: '4.5.3 Too many recipients today', stage: 'rcpt' },
+      rcpt: { 'r2@example.org': { code: 450, times: 1 } },
+    });
+    const err2 = await rejection(t.sendMail(mail(['r1@example.org', 'r2@example.org'])));
+    expect(err2.code).toBe('EENVELOPE');
+    expect(err2.responseCode).toBe(452);
+    expect(s.rejected.slice(1)).toEqual([
+      { to: 'r1@example.org', code: 452, stage: 'rcpt' },
+      { to: 'r2@example.org', code: 452, stage: 'rcpt' },
+    ]);
+    expect(s.messages).toHaveLength(1);
+  });
+
   it('runs in a child process: READY <port>, logs to SINK_LOG, exits on SIGTERM', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'smtp-sink-child-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));

@@ -22,9 +22,32 @@
  * - maxMessagesPerConnection: N — once N messages were accepted on a connection, the
  *   next MAIL FROM on it gets "421" and the server closes the connection.
  * - auth: AUTH PLAIN/LOGIN required with these credentials, others get 535.
+ * - oauth2: { user, isValid(token, user), scope? } — AUTH required and XOAUTH2 is
+ *   advertised too ("AUTH PLAIN LOGIN XOAUTH2"). An XOAUTH2 login is accepted (235) when
+ *   the token's user= equals `user` case-insensitively AND isValid(token, user) is true.
+ *   Otherwise (bad/expired token, or a good token for another mailbox) the refusal is
+ *   the Google/Microsoft SASL style: "334 <base64 of {"status":"401","schemes":"bearer",
+ *   "scope":<scope>}>", the client answers with an empty line, then smtp-server's fixed
+ *   "535 Error: Username and Password not accepted". nodemailer's SMTPConnection reacts
+ *   to that 535 by calling oauth2.getToken(true, ...) and trying AUTH XOAUTH2 once more,
+ *   so one refused login is TWO `auths` entries and two getToken calls (false, true).
+ *   With only oauth2 set, AUTH PLAIN/LOGIN gets 535; with `auth` too, both work.
+ * - auths: every AUTH attempt that reached the credential check is logged as
+ *   { session, method, user, ok, at } — never the password or token.
+ * - quota: { after, code, message, stage? } — once `after` messages were accepted
+ *   server-wide (since start / the last setFaults()), every further attempt is refused
+ *   with "<code> <message>" (message verbatim, so include the enhanced status code, e.g.
+ *   554 "5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceededException" for
+ *   Microsoft 365, 550 "5.4.5 Daily user sending limit exceeded." for Google) at:
+ *   'data' (default) after the body, one `rejected` entry per envelope recipient;
+ *   'mail' at MAIL FROM, one entry with to ''; 'rcpt' at every RCPT TO. A quota refusal
+ *   does not consume rcpt/data fault `times`.
  *
- * Order in onData: read the whole body -> dataDelayMs -> data fault -> size check ->
- * dropAfterEvery -> accept (record, append to logFile synchronously, then reply 250).
+ * Order in onMailFrom: maxMessagesPerConnection -> quota('mail'). In onRcptTo:
+ * quota('rcpt') -> rcpt fault.
+ * Order in onData: read the whole body -> dataDelayMs -> client gone? -> quota('data') ->
+ * data fault -> size check -> dropAfterEvery -> accept (record, append to logFile
+ * synchronously, then reply 250).
  */
 import { appendFileSync } from 'node:fs';
 import type { AddressInfo, Socket } from 'node:net';
@@ -78,30 +101,70 @@ export interface SinkFaults {
   maxMessagesPerConnection?: number;
   /** Require AUTH PLAIN/LOGIN with this user/pass (and reject others with 535). */
   auth?: { user: string; pass: string };
+  /** Require AUTH, offer XOAUTH2 and accept it for `user` (case-insensitive) when isValid(token, user); see the header comment for the refusal. */
+  oauth2?: SinkOAuth2;
+  /** Sending quota: after `after` accepted messages (server-wide, since start/setFaults) refuse every attempt with `code message` at `stage`. */
+  quota?: SinkQuota;
+}
+
+export interface SinkOAuth2 {
+  /** The mailbox the tokens are for (compared case-insensitively with the XOAUTH2 user=). */
+  user: string;
+  /** Decides whether an access token is good; called only when the user matches. */
+  isValid(token: string, user: string): boolean;
+  /** `scope` in the 334 refusal JSON (default https://outlook.office365.com/.default). */
+  scope?: string;
+  /** 'immediate': refuse at once with "535 5.7.3 Authentication unsuccessful", as Exchange Online does, instead of the 334 challenge. */
+  refuse?: 'challenge' | 'immediate';
+}
+
+export interface SinkQuota {
+  /** Accepted messages allowed before the quota bites (0: refuse from the start). */
+  after: number;
+  code: number;
+  /** Reply text after the code, verbatim (include the enhanced status code). */
+  message: string;
+  /** Where the refusal happens; default 'data' (after the body). */
+  stage?: 'rcpt' | 'data' | 'mail';
 }
 
 export interface SinkRejection {
+  /** The recipient; '' for a 'mail' stage refusal (no recipient known yet). */
   to: string;
   code: number;
-  stage: 'rcpt' | 'data';
+  stage: 'mail' | 'rcpt' | 'data';
+}
+
+export interface SinkAuthAttempt {
+  /** 1-based number of the TCP connection. */
+  session: number;
+  /** 'PLAIN', 'LOGIN' or 'XOAUTH2'. */
+  method: string;
+  /** The user name the client presented ('' if none). */
+  user: string;
+  ok: boolean;
+  /** Epoch ms. */
+  at: number;
 }
 
 export interface SmtpSink {
   port: number;
-  /** smtp://127.0.0.1:port (with user:pass@ when auth is set). */
+  /** smtp://127.0.0.1:port — with user:pass@ when auth is set, else with user@ (no password) when oauth2 is set. */
   readonly url: string;
   /** Accepted (250 after DATA), in order. */
   messages: SinkMessage[];
   /** Body received but the connection was destroyed (or had gone) before the reply. */
   dropped: SinkMessage[];
   rejected: SinkRejection[];
+  /** Every AUTH attempt (PLAIN/LOGIN/XOAUTH2) that reached the credential check, in order. Never holds secrets. */
+  auths: SinkAuthAttempt[];
   /** TCP connections accepted so far. */
   connections: number;
   /** Highest number of simultaneously open TCP connections seen. */
   maxConcurrentConnections: number;
   /** How many accepted messages had this envelope recipient (case-insensitive). */
   deliveredTo(address: string): number;
-  /** Replace all faults and reset their `times` counters and the drop counter. */
+  /** Replace all faults and reset their `times` counters, the drop counter and the quota count. */
   setFaults(f: SinkFaults): void;
   /** Resolve once messages.length >= n; reject after timeoutMs (default 10 s). */
   waitForMessages(n: number, timeoutMs?: number): Promise<void>;
@@ -128,6 +191,11 @@ interface ConnInfo {
 }
 
 const DEFAULT_SIZE = 50 * 1024 * 1024;
+const DEFAULT_OAUTH2_SCOPE = 'https://outlook.office365.com/.default';
+
+const authRequired = (f: SinkFaults): boolean => !!(f.auth || f.oauth2);
+const authMethodsFor = (f: SinkFaults): string[] => (f.oauth2 ? ['PLAIN', 'LOGIN', 'XOAUTH2'] : ['PLAIN', 'LOGIN']);
+const disabledFor = (f: SinkFaults): string[] => (authRequired(f) ? ['STARTTLS'] : ['STARTTLS', 'AUTH']);
 
 function smtpError(code: number, message: string): SMTPServerError {
   const err: SMTPServerError = new Error(message);
@@ -153,10 +221,13 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
   let rcptHits = new Map<string, number>();
   let dataHits = new Map<string, number>();
   let dropCounter = 0;
+  /** Messages accepted since start / the last setFaults() (for quota). */
+  let acceptedForQuota = 0;
 
   const messages: SinkMessage[] = [];
   const dropped: SinkMessage[] = [];
   const rejected: SinkRejection[] = [];
+  const auths: SinkAuthAttempt[] = [];
   const waiters = new Set<() => void>();
   const timers = new Set<NodeJS.Timeout>();
 
@@ -183,29 +254,54 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
     for (const w of [...waiters]) w();
   };
 
+  /** The quota if it is exhausted and refuses at `stage`. */
+  const quotaAt = (stage: 'mail' | 'rcpt' | 'data'): SinkQuota | undefined => {
+    const q = faults.quota;
+    if (!q || (q.stage ?? 'data') !== stage || acceptedForQuota < q.after) return undefined;
+    return q;
+  };
+
   const server = new SMTPServer({
     secure: false,
     name: 'sink.example.org',
-    authOptional: !faults.auth,
+    authOptional: !authRequired(faults),
     allowInsecureAuth: true,
-    authMethods: ['PLAIN', 'LOGIN'],
-    disabledCommands: faults.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    authMethods: authMethodsFor(faults),
+    disabledCommands: disabledFor(faults),
     disableReverseLookup: true,
     size,
     logger: false,
     closeTimeout: 1000,
 
     onConnect(session, callback) {
-      // auth may have been switched on/off by setFaults() after start
-      session.disabledCommands = faults.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'];
+      // auth/oauth2 may have been switched on/off by setFaults() after start
+      session.disabledCommands = disabledFor(faults);
       callback();
     },
 
-    onAuth(auth: SMTPServerAuthentication, _session, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+    onAuth(auth: SMTPServerAuthentication, session, callback: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+      const user = auth.username ?? '';
+      const log = (ok: boolean): void => {
+        auths.push({ session: conn(session)?.seq ?? 0, method: auth.method, user, ok, at: Date.now() });
+      };
+      if (auth.method === 'XOAUTH2') {
+        const o = faults.oauth2;
+        if (o && user.toLowerCase() === o.user.toLowerCase() && o.isValid(auth.accessToken ?? '', user)) {
+          log(true);
+          return callback(null, { user });
+        }
+        log(false);
+        if (o?.refuse === 'immediate') return callback(smtpError(535, '5.7.3 Authentication unsuccessful [LO4P123CA0001.GBRP123.PROD.OUTLOOK.COM]'));
+        // No `user` + `data`: smtp-server replies 334 <base64 JSON>, waits for the client's
+        // (empty) line and then sends its fixed "535 Error: Username and Password not accepted".
+        return callback(null, { data: { status: '401', schemes: 'bearer', scope: o?.scope ?? DEFAULT_OAUTH2_SCOPE } });
+      }
       const want = faults.auth;
       if (want && (auth.method === 'PLAIN' || auth.method === 'LOGIN') && auth.username === want.user && auth.password === want.pass) {
+        log(true);
         return callback(null, { user: auth.username });
       }
+      log(false);
       callback(smtpError(535, 'Authentication credentials invalid'));
     },
 
@@ -216,10 +312,22 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
         // smtp-server closes the connection after sending any 421
         return callback(smtpError(421, `Too many messages on this connection (limit ${limit})`));
       }
+      const quota = quotaAt('mail');
+      if (quota) {
+        rejected.push({ to: '', code: quota.code, stage: 'mail' });
+        notify();
+        return callback(smtpError(quota.code, quota.message));
+      }
       callback();
     },
 
     onRcptTo(address: SMTPServerAddress, _session, callback) {
+      const quota = quotaAt('rcpt');
+      if (quota) {
+        rejected.push({ to: address.address, code: quota.code, stage: 'rcpt' });
+        notify();
+        return callback(smtpError(quota.code, quota.message));
+      }
       const key = address.address.toLowerCase();
       const spec = take(faults.rcpt, rcptHits, key);
       if (spec) {
@@ -253,6 +361,13 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
             callback(smtpError(421, 'client gone'));
             return;
           }
+          const quota = quotaAt('data');
+          if (quota) {
+            for (const rcpt of to) rejected.push({ to: rcpt, code: quota.code, stage: 'data' });
+            notify();
+            callback(smtpError(quota.code, quota.message));
+            return;
+          }
           let fault: SinkFaultSpec | undefined;
           for (const rcpt of to) {
             fault = take(faults.data, dataHits, rcpt.toLowerCase()) ?? fault;
@@ -283,6 +398,7 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
           const msg = record();
           if (logFile) appendFileSync(logFile, `${msg.at} ${to.join(',')}\n`);
           messages.push(msg);
+          acceptedForQuota++;
           if (info) info.accepted++;
           notify();
           callback(null, `OK: queued as sink-${messages.length}`);
@@ -331,12 +447,14 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
     port,
     get url(): string {
       const a = faults.auth;
-      const cred = a ? `${encodeURIComponent(a.user)}:${encodeURIComponent(a.pass)}@` : '';
+      const o = faults.oauth2;
+      const cred = a ? `${encodeURIComponent(a.user)}:${encodeURIComponent(a.pass)}@` : o ? `${encodeURIComponent(o.user)}@` : '';
       return `smtp://${cred}127.0.0.1:${port}`;
     },
     messages,
     dropped,
     rejected,
+    auths,
     get connections() {
       return connectionCount;
     },
@@ -352,7 +470,9 @@ export async function startSink(options: StartSinkOptions = {}): Promise<SmtpSin
       rcptHits = new Map();
       dataHits = new Map();
       dropCounter = 0;
-      server.options.authOptional = !faults.auth;
+      acceptedForQuota = 0;
+      server.options.authOptional = !authRequired(faults);
+      server.options.authMethods = authMethodsFor(faults);
     },
     waitForMessages(n: number, timeoutMs = 10_000): Promise<void> {
       if (messages.length >= n) return Promise.resolve();

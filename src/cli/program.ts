@@ -205,6 +205,8 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
     .option('--retry-failed', 'try again the recipients that failed temporarily in an earlier run')
     .option('--resend-unknown', 'send again to recipients whose earlier message has an unknown fate')
     .option('--skip-test-gate', 'send a version that was never test-sent (recorded in the ledger)')
+    .option('--at <time>', 'start at this London time ("2025-07-15 10:00"), after checking everything now')
+    .option('--wait', 'when the daily cap is reached, wait for the window and go on (instead of stopping)')
     .option('--json', 'print the plan and the outcome as JSON')
     .addHelpText(
       'after',
@@ -212,8 +214,9 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
         [
           ['build-issue send july-2025 --list lists/circulation.csv', 'asks, then sends'],
           ['build-issue send july-2025 --list lists/circulation.csv --dry-run', 'what would be sent'],
+          ['build-issue send july-2025 --list list.csv --at "2025-07-15 10:00"', 'checks everything now, sends at 10:00 London time'],
         ],
-        'Ctrl-C (SIGTERM, SIGHUP) finishes and records the messages in flight, then\nexits 130 (143, 129); a second one stops at once. Run the same command to\nresume. Exit 1 when anyone is left failed, unknown or unsent.',
+        'Ctrl-C (SIGTERM, SIGHUP) finishes and records the messages in flight, then\nexits 130 (143, 129); a second one stops at once. Run the same command to\nresume. With --at, Ctrl-C before the start sends nothing. Exit 1 when anyone\nis left failed, unknown or unsent (the daily cap reached, say).',
       ),
     )
     .action(
@@ -228,6 +231,8 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
           skipTestGate?: boolean;
           rate?: number;
           connections?: number;
+          at?: string;
+          wait?: boolean;
         },
         cmd: Command,
       ) => {

@@ -1,7 +1,8 @@
 /** `test-send`, `send`, `status` and `diff`: the commands that talk to the mail server or read what it was sent. */
 import path from 'node:path';
 import { printable } from '../errors.js';
-import { changesText, londonTime } from '../review/format-changes.js';
+import { londonToUtc } from '../issue/london-time.js';
+import { changesText, londonTime, londonWhen } from '../review/format-changes.js';
 import type { SendPlan, SendReport } from '../send/send-issue.js';
 import { projectEnv } from './build-commands.js';
 import { ExitCode, jsonText, usage, type Io } from './io.js';
@@ -25,6 +26,21 @@ export interface SendFlags {
   retryFailed?: boolean;
   resendUnknown?: boolean;
   skipTestGate?: boolean;
+  at?: string;
+  wait?: boolean;
+}
+
+const count = (n: number) => n.toLocaleString('en-GB');
+
+/** --at "2025-07-15 10:00": London time, as everything else the tool reads and shows. */
+export function parseAt(text: string): Date {
+  const t = text.trim().replace(/^(\d{4}-\d{2}-\d{2})[ T]+/, '$1T');
+  try {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(t)) throw new RangeError('shape');
+    return londonToUtc(t);
+  } catch {
+    throw usage(`--at ${JSON.stringify(printable(text))} is not a date and time`, 'Write it as --at "2025-07-15 10:00" (London time; seconds optional).');
+  }
 }
 
 function planText(plan: SendPlan, listFile: string): string {
@@ -36,8 +52,19 @@ function planText(plan: SendPlan, listFile: string): string {
     `  already sent ${plan.alreadySent}`,
     ...(plan.unknownKept.length ? [`  unknown      ${plan.unknownKept.length} from an earlier run, not sent again (--resend-unknown to send them)`] : []),
     ...(plan.failedKept ? [`  failed       ${plan.failedKept} earlier, not retried (--retry-failed retries temporary failures)`] : []),
-    `  to send now  ${plan.todo.length}`,
+    `  to send ${plan.at ? 'then' : 'now '} ${plan.todo.length}`,
+    ...(plan.at ? [`  starts       ${londonTime(plan.at)}`] : []),
+    ...(plan.cap
+      ? [
+          `  daily cap    ${count(plan.cap.used)} of ${count(plan.cap.perDay)} used in the last 24 hours${
+            plan.cap.restFrom
+              ? `: ${count(plan.cap.left)} can go ${plan.at ? 'then' : 'now'}, the remaining ${count(plan.todo.length - plan.cap.left)} after ${londonWhen(plan.cap.restFrom)}`
+              : ''
+          }`,
+        ]
+      : []),
     `  via          ${plan.smtp?.shown ?? 'SMTP_URL not set'}`,
+    ...(plan.smtp?.notes ?? []).map((n) => `  note: ${n}`),
   ];
   for (const w of plan.warnings) lines.push(`  warning: ${w}`);
   for (const p of l.invalid.slice(0, 5)) lines.push(`  skipped line ${p.line}: ${p.reason}`);
@@ -60,17 +87,25 @@ function sendSummary(r: SendReport, io: Io): string {
   const paused = res.paused && res.unsent.length > 0 ? res.paused : undefined;
   const lines = [
     '',
-    `${paused ? 'Paused' : res.interrupted ? 'Stopped' : 'Done'}: ${res.sent.length} sent now (${r.plan.alreadySent} earlier), ${res.failed.length} failed, ${res.unknown.length + kept} unknown${kept ? ` (${kept} from an earlier run)` : ''}, ${res.unsent.length} not sent yet, in ${(res.elapsedMs / 1000).toFixed(1)} s`,
+    `${r.capped ? 'Capped' : paused ? 'Paused' : res.interrupted ? 'Stopped' : 'Done'}: ${res.sent.length} sent now (${r.plan.alreadySent} earlier), ${res.failed.length} failed, ${res.unknown.length + kept} unknown${kept ? ` (${kept} from an earlier run)` : ''}, ${res.unsent.length} not sent yet, in ${(res.elapsedMs / 1000).toFixed(1)} s`,
   ];
   for (const f of res.failed.slice(0, 20)) lines.push(`  failed  ${f.email}: ${f.response}${f.temporary ? ' (temporary: --retry-failed tries again)' : ''}`);
   if (res.failed.length > 20) lines.push(`  ... and ${res.failed.length - 20} more failed (see "build-issue status ${r.plan.build.slug}")`);
   for (const u of [...res.unknown, ...r.plan.unknownKept])
     lines.push(`  unknown ${u}: the connection dropped before the server answered; it may or may not have arrived (not re-sent unless --resend-unknown)`);
-  if (paused)
+  if (r.capped) {
+    const c = r.capped;
+    lines.push(
+      '',
+      `${c.byProvider ? `The mail server says the mailbox is over its daily limit ("${c.byProvider}"): ` : `The daily cap (${count(c.perDay ?? 0)} recipients in 24 hours) is reached: `}` +
+        `${count(c.sentToday)} sent in the last 24 hours; the remaining ${count(c.remaining)} can go after ${londonWhen(c.until)}. ` +
+        'Run the same command then to go on, or add --wait to wait for it.',
+    );
+  } else if (paused)
     lines.push('', `The send paused itself: ${paused}. Check the failures above (and your mail provider's status), then run the same command to resume.`);
   else if (res.interrupted)
     lines.push('', `Stopped by ${stopName(io)} after the messages in flight, which are recorded. Run the same command to resume: nobody is sent twice.`);
-  else if (res.unsent.length) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
+  else if (res.unsent.length && !r.capped) lines.push('', 'Some recipients were not sent. Run the same command to resume.');
   for (const w of res.warnings) lines.push(`warning: ${w}`);
   return `${lines.join('\n')}\n`;
 }
@@ -87,7 +122,13 @@ export async function runStatus(issue: string, o: SendFlags, io: Io, project: Pr
   for (const t of st.testSends) lines.push(`  test-sent  ${t.at}  build ${t.hash.slice(0, 12)}  to ${t.to.join(', ')}`);
   if (!st.started) lines.push('  not sent to the list yet');
   else {
-    const state = st.last === 'end' ? 'finished' : st.last === 'paused' ? `paused (${again})` : `stopped or running (${again})`;
+    const state = st.capped
+      ? `stopped by the daily cap (${st.capped.reason})${st.capped.until ? `: the remaining ${count(st.capped.remaining ?? 0)} can go after ${londonWhen(st.capped.until)}` : ''} (${again}, or with --wait)`
+      : st.last === 'end'
+        ? 'finished'
+        : st.last === 'paused'
+          ? `paused (${again})`
+          : `stopped or running (${again})`;
     lines.push(`  send       started ${st.started}, build ${st.hash?.slice(0, 12)}, ${state}`);
     lines.push(`  sent       ${st.sent}`, `  failed     ${st.failed.length}`, `  unknown    ${st.unknown.length}`);
     for (const f of st.failed) lines.push(`    failed  ${f.email}: ${f.response}`);
@@ -130,6 +171,7 @@ export async function runTestSend(issue: string, o: SendFlags, io: Io, project: 
     );
   else {
     io.out(`Test send of ${r.build.slug} (build ${r.build.hash.slice(0, 12)}) via ${r.smtp}: "[TEST] ${r.build.issue.subject}"\n`);
+    for (const n of r.notes) io.out(`  note: ${n}\n`);
     for (const e of r.result.sent) io.out(`  sent    ${e}\n`);
     for (const f of r.result.failed) io.out(`  failed  ${f.email}: ${f.response}\n`);
     for (const u of r.result.unknown) io.out(`  unknown ${u}\n`);
@@ -155,6 +197,12 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
   if (!o.yes && !o.dryRun && !io.ask) {
     throw usage('send asks for confirmation, and there is no terminal to ask on', 'Run it in a terminal, or add --yes (for scripts).');
   }
+  const at = o.at !== undefined ? parseAt(o.at) : undefined;
+  if (at && !o.dryRun && at.getTime() <= Date.now())
+    throw usage(
+      `--at ${londonTime(at.toISOString())} is in the past`,
+      'Give a time to come, London time: --at "2025-07-15 10:00". Leave --at out to send now.',
+    );
   const report = await (await sending()).sendIssue(issueArg(issue, project), {
     root: project.root,
     build: { configFile: project.configFile },
@@ -169,11 +217,25 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
     connections: o.connections,
     signal: io.signal,
     onProgress: progressReporter(io, Boolean(o.json)),
+    at,
+    wait: o.wait,
+    onWait: ({ until, reason, remaining }) => {
+      if (o.json) return;
+      io.err(
+        reason === 'scheduled'
+          ? `\nStarting at ${londonTime(until.toISOString())}: waiting, holding the send lock. Ctrl-C before then sends nothing. Keep this machine awake.\n`
+          : `\nThe daily cap is reached: waiting until ${londonWhen(until.toISOString())} to send the remaining ${count(remaining)} (holding the send lock; Ctrl-C stops, and the same command resumes).\n`,
+      );
+    },
     confirm: async (plan) => {
       if (!o.json) io.err(planText(plan, o.list));
       if (o.skipTestGate && !plan.testSent) io.err('\nWARNING: this version was never test-sent. No editor has seen it. This is recorded in the ledger.\n');
       if (o.yes) return true;
-      const typed = (await io.ask!(`\nType ${plan.build.slug} to send to ${plan.todo.length} recipients (anything else cancels): `)).trim();
+      const typed = (
+        await io.ask!(
+          `\nType ${plan.build.slug} to send to ${plan.todo.length} recipients${plan.at ? ` at ${londonTime(plan.at)}` : ''} (anything else cancels): `,
+        )
+      ).trim();
       return typed === plan.build.slug;
     },
   });
@@ -211,6 +273,10 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
               interrupted: res.interrupted,
             }
           : {}),
+        ...(p.at ? { at: p.at } : {}),
+        ...(p.cap ? { cap: p.cap } : {}),
+        ...(report.capped ? { capped: report.capped } : {}),
+        ...(report.notStarted ? { notStarted: true } : {}),
         outstanding: report.outstanding,
       }),
     );
@@ -218,6 +284,8 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
     io.out(`${planText(report.plan, o.list)}\nDry run: nothing was sent. Without --dry-run, these recipients would be sent the email now.\n`);
   } else if (report.cancelled) {
     io.err('Cancelled: nothing was sent.\n');
+  } else if (report.notStarted) {
+    io.err(`\nStopped by ${stopName(io)} before the start time: nothing was sent.\n`);
   } else {
     if (io.tty) io.err('\n');
     io.out(sendSummary(report, io));

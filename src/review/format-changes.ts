@@ -24,6 +24,20 @@ export function londonTime(iso: string): string {
   return `${p.weekday} ${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute} (London time)`;
 }
 
+/**
+ * A time soon, for a person waiting on it: "10:14 today", "10:14 tomorrow", or the date in full
+ * beyond that (London time, as everything the tool shows).
+ */
+export function londonWhen(iso: string, nowMs = Date.now()): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const day = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
+  const hm = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
+  if (day(d.getTime()) === day(nowMs)) return `${hm} today`;
+  if (day(d.getTime()) === day(nowMs + 86_400_000)) return `${hm} tomorrow`;
+  return londonTime(iso);
+}
+
 /** What the comparison is against, as a phrase: "since the test send of Mon 14 Jul 2025, 09:30 (London time)", "from june-2025". */
 export interface Against {
   label: string;

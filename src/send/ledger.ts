@@ -63,6 +63,8 @@ export type LedgerRecord =
   | { t: 'retry'; email: string; at: string; code?: number; response: string; attempt: number }
   | { t: 'withheld'; email: string; at: string; reason: string }
   | { t: 'paused'; at: string; reason: string }
+  /** The mailbox's daily cap stopped the send: `until` is when the window lets more go. */
+  | { t: 'capped'; at: string; reason: string; until?: string; remaining?: number }
   | { t: 'end'; at: string; sent: number; failed: number; unknown: number; unsent: number };
 
 export type RecipientState =

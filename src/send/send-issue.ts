@@ -31,6 +31,9 @@ import { readList, type ListResult, type Recipient, addressKey } from './list.js
 import { takeLock } from './lock.js';
 import { prepareMessage } from './message.js';
 import { runSend, type EngineResult, type Progress } from './sender.js';
+import { dailyCap, whenRoomFor, type DailyCap } from './daily-cap.js';
+import { PROVIDERS, type ProviderId } from './providers.js';
+import { checkSignIn } from './smtp-send.js';
 import { smtpSettings, type SmtpSettings } from './smtp-settings.js';
 
 export interface SendCommon {
@@ -62,11 +65,18 @@ async function buildFor(issueArg: string, root: string, options: SendCommon): Pr
   return buildIssue(issueArg, { ...options.build, root });
 }
 
-function engineSettings(build: BuildResult, options: SendCommon) {
+/** The provider whose limits apply: SMTP_URL's (its host can name it), else the config's. */
+const providerOf = (build: BuildResult, smtp?: SmtpSettings): ProviderId => smtp?.provider ?? build.config.send.provider;
+
+/** Recipients per 24 hours: the config's, else the provider's (none for a generic server). */
+const perDayOf = (build: BuildResult, smtp?: SmtpSettings) => build.config.send.perDay ?? PROVIDERS[providerOf(build, smtp)].perDay;
+
+function engineSettings(build: BuildResult, options: SendCommon, smtp?: SmtpSettings) {
   const s = build.config.send;
+  const preset = PROVIDERS[providerOf(build, smtp)];
   return {
-    rate: options.rate ?? s.rate,
-    connections: options.connections ?? s.connections,
+    rate: options.rate ?? s.rate ?? preset.rate,
+    connections: options.connections ?? s.connections ?? preset.connections,
     maxRetries: s.maxRetries,
     retryBaseMs: s.retryBaseMs,
     failureWindow: s.failureWindow,
@@ -81,6 +91,8 @@ export interface TestSendResult {
   to: string[];
   result: EngineResult;
   smtp: string;
+  /** Things to know about the mail server settings (smtp-settings.ts notes). */
+  notes: string[];
   /** What changed since the last test send (undefined for the first): what the copies' panel said. */
   changes?: { since: TestSendRecord; diff: VersionDiff };
 }
@@ -90,8 +102,8 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
   const root = path.resolve(options.root ?? process.cwd());
   // .env read once, under the real environment: SMTP_URL and DKIM_PRIVATE_KEY both come from this view.
   const { env } = await readEnv(root, options.env);
-  const smtp = await smtpSettings(root, env);
   const build = await buildFor(issueArg, root, options);
+  const smtp = await smtpSettings(root, env, build.config.send.provider);
   const to = options.to?.length ? options.to : build.config.editors;
   // The config's addresses passed the rule when it was read; --to addresses are checked here, all at once.
   const parsed = to.map((email) => ({ email, parsed: parseAddress(email) }));
@@ -102,6 +114,14 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
       hint: 'Give --to as comma-separated addresses, e.g. --to ann@example.org,bob@example.org',
     });
   }
+  // The daily cap counts test sends too; a capped mailbox says so rather than failing each copy.
+  const perDay = perDayOf(build, smtp);
+  if (perDay !== undefined) {
+    const cap = dailyCap(path.join(root, 'sends'), perDay);
+    if (cap.left < to.length) throw cappedError(cap, to.length, `the test send to ${to.length}`);
+  }
+  // The sign-in first: a refused token is one clear error, not a failure per editor.
+  if (smtp.oauth2) await checkSignIn(smtp, options.timeouts);
   // From the second test send on, the copies start with what changed since the last one.
   const dir = sendsDir(root, build.slug);
   const snapshot = snapshotVersion(build);
@@ -111,7 +131,7 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
   // Local images go inline (CID): the editors see them before the assets are uploaded.
   const message = await prepareMessage(build, build.config, { root, env, subjectPrefix: '[TEST] ', inlineImages: build.assets, preface });
   const result = await runSend({
-    ...engineSettings(build, options),
+    ...engineSettings(build, options, smtp),
     smtp,
     message,
     recipients: parsed.map(({ email, parsed: p }, i) => ({ email, wire: p.ok ? p.wire : email, line: i + 1 })),
@@ -133,7 +153,7 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
       });
     }
   }
-  return { build, to, result, smtp: smtp.shown, ...(since ? { changes: { since: since.record, diff: since.diff } } : {}) };
+  return { build, to, result, smtp: smtp.shown, notes: smtp.notes, ...(since ? { changes: { since: since.record, diff: since.diff } } : {}) };
 }
 
 export interface SendPlan {
@@ -152,6 +172,10 @@ export interface SendPlan {
   ledgerFile: string;
   /** Damage found in the ledger (a torn last line...): the send sets it aside in ledger.jsonl.damaged. */
   warnings: string[];
+  /** The mailbox's daily cap, when there is one: how much of it the last 24 hours used. */
+  cap?: { perDay: number; used: number; left: number /** When the rest of `todo` beyond `left` may start (ISO). */; restFrom?: string };
+  /** A scheduled send: when it starts (ISO). */
+  at?: string;
 }
 
 export interface SendOptions extends SendCommon {
@@ -162,6 +186,12 @@ export interface SendOptions extends SendCommon {
   skipTestGate?: boolean;
   /** Asked after planning, before sending (the CLI's typed-back slug). Return false to cancel. */
   confirm?: (plan: SendPlan) => Promise<boolean>;
+  /** Start at this time (holding the lock until then); aborting before it sends nothing. */
+  at?: Date;
+  /** When the daily cap stops the send, wait for the window (holding the lock) and go on. */
+  wait?: boolean;
+  /** Told when the send waits: for its start time, or for the daily cap's window. */
+  onWait?: (w: { until: Date; reason: 'scheduled' | 'cap'; remaining: number }) => void;
 }
 
 export interface SendReport {
@@ -171,6 +201,52 @@ export interface SendReport {
   cancelled: boolean;
   /** Recipients not accounted for as sent: failed, unknown, unsent, and earlier unknowns kept. */
   outstanding: number;
+  /** The daily cap stopped the send: how many went in the last 24 hours, and when the rest may (ISO). */
+  capped?: { sentToday: number; perDay?: number; remaining: number; until: string; byProvider?: string };
+  /** Stopped (Ctrl-C) while waiting for the start time: nothing was sent. */
+  notStarted?: boolean;
+}
+
+/** Wait until `until` (in steps of at most 30 s, so a clock change or a suspend is noticed); false when aborted first. */
+export async function waitUntil(until: number, signal?: AbortSignal): Promise<boolean> {
+  while (!signal?.aborted) {
+    const left = until - Date.now();
+    if (left <= 0) return true;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.min(left, 30_000));
+      function done() {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      }
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+  return false;
+}
+
+/** The daily cap's refusal, for a test send that does not fit. */
+function cappedError(cap: DailyCap, n: number, what: string): NewsletterError {
+  const until = whenRoomFor(cap, n);
+  return new NewsletterError(
+    'ESEND_REFUSED',
+    `not sending ${what}: ${cap.times.length} recipients were sent in the last 24 hours, of the ${cap.perDay} the mailbox may send to in a day`,
+    { hint: `It fits from ${londonTime(new Date(until).toISOString())}. Raise send.perDay in the config only if your provider allows more.` },
+  );
+}
+
+/** Engine results of the rounds of one send (the daily cap's waits between them), as one. */
+function mergeResults(a: EngineResult | undefined, b: EngineResult): EngineResult {
+  if (!a) return b;
+  return {
+    ...b,
+    sent: [...a.sent, ...b.sent],
+    failed: [...a.failed, ...b.failed],
+    unknown: [...a.unknown, ...b.unknown],
+    warnings: a.warnings,
+    interrupted: b.interrupted,
+    elapsedMs: a.elapsedMs + b.elapsedMs,
+  };
 }
 
 /** Plan and (unless a dry run) perform the send to the circulation list. */
@@ -216,7 +292,16 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
   });
   // .env read once, under the real environment: SMTP_URL and DKIM_PRIVATE_KEY both come from this view.
   const { env } = await readEnv(root, options.env);
-  const smtp = options.dryRun ? await smtpSettings(root, env).catch(() => undefined) : await smtpSettings(root, env);
+  const provider = build.config.send.provider;
+  const smtp = options.dryRun ? await smtpSettings(root, env, provider).catch(() => undefined) : await smtpSettings(root, env, provider);
+  const at = options.at?.getTime();
+  if (at !== undefined && !options.dryRun && at <= Date.now())
+    throw new NewsletterError('EUSAGE', `--at ${londonTime(options.at!.toISOString())} is in the past`, {
+      hint: 'Give a time to come, London time: --at "2025-07-15 10:00". Leave --at out to send now.',
+    });
+  // The sign-in now, before the lock and any recipient: a refused token (or, for a send that
+  // starts later, any refused sign-in) is one clear error while someone is there to fix it.
+  if (smtp && !options.dryRun && (smtp.oauth2 || at !== undefined)) await checkSignIn(smtp, options.timeouts);
 
   // 4. Lock and ledger
   const release = options.dryRun ? () => {} : takeLock(dir, slug);
@@ -247,13 +332,48 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
       } else if (options.retryFailed && state.temporary) todo.push(r);
       else failedKept++;
     }
-    const plan: SendPlan = { build, list, smtp, todo, alreadySent, unknownKept, failedKept, testSent, skipTestGate, ledgerFile, warnings: previous.warnings };
+    const perDay = perDayOf(build, smtp);
+    const sendsRoot = path.join(root, 'sends');
+    const capAt = (now: number) => (perDay === undefined ? undefined : dailyCap(sendsRoot, perDay, now));
+    // The cap as it will stand at the start (a scheduled send's window has moved on by then).
+    const startCap = capAt(Math.max(Date.now(), at ?? 0));
+    const plan: SendPlan = {
+      build,
+      list,
+      smtp,
+      todo,
+      alreadySent,
+      unknownKept,
+      failedKept,
+      testSent,
+      skipTestGate,
+      ledgerFile,
+      warnings: previous.warnings,
+      ...(startCap
+        ? {
+            cap: {
+              perDay: startCap.perDay,
+              used: startCap.times.length,
+              left: startCap.left,
+              ...(todo.length > startCap.left ? { restFrom: new Date(whenRoomFor(startCap, startCap.left + 1)).toISOString() } : {}),
+            },
+          }
+        : {}),
+      ...(at !== undefined ? { at: options.at!.toISOString() } : {}),
+    };
 
     // 5. Confirm
     if (options.dryRun) return { plan, cancelled: false, outstanding: todo.length + unknownKept.length + failedKept };
     if (options.confirm && !(await options.confirm(plan))) return { plan, cancelled: true, outstanding: todo.length + unknownKept.length + failedKept };
 
-    // 6. Send
+    // 6. Wait for the start time, if there is one: holding the lock, so nothing else sends this issue meanwhile
+    if (at !== undefined) {
+      options.onWait?.({ until: options.at!, reason: 'scheduled', remaining: todo.length });
+      if (!(await waitUntil(at, options.signal)))
+        return { plan, cancelled: false, notStarted: true, outstanding: todo.length + unknownKept.length + failedKept };
+    }
+
+    // 7. Send, as much as the daily cap allows; with --wait, the rest as the window frees up
     const ledger = new Ledger(ledgerFile);
     try {
       ledger.append({
@@ -266,16 +386,49 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
         ...(skipTestGate && !testSent ? { skipTestGate: true } : {}),
       });
       const message = await prepareMessage(build, build.config, { root, env });
-      const result = await runSend({
-        ...engineSettings(build, options),
-        smtp: smtp!,
-        message,
-        recipients: todo,
-        ledger,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        timeouts: options.timeouts,
-      });
+      const byEmail = new Map(todo.map((r) => [r.email, r]));
+      let pending = todo;
+      let result: EngineResult | undefined;
+      let capped: SendReport['capped'];
+      for (;;) {
+        const cap = capAt(Date.now());
+        const batch = cap ? pending.slice(0, cap.left) : pending;
+        const rest = pending.slice(batch.length);
+        const round = await runSend({
+          ...engineSettings(build, options, smtp),
+          smtp: smtp!,
+          message,
+          recipients: batch,
+          ledger,
+          signal: options.signal,
+          onProgress: options.onProgress,
+          timeouts: options.timeouts,
+        });
+        result = mergeResults(result, { ...round, unsent: [...round.unsent, ...rest.map((r) => r.email)] });
+        pending = result.unsent.map((email) => byEmail.get(email)!);
+        capped = undefined;
+        // Stopped for another reason (Ctrl-C, a pause), or done: no waiting.
+        if (!pending.length || round.interrupted || round.paused || !(round.capped || rest.length)) break;
+        const after = capAt(Date.now()) ?? dailyCap(sendsRoot, Number.MAX_SAFE_INTEGER);
+        let until = whenRoomFor(after, 1);
+        // The provider said "over quota" though our count has room (the mailbox sends other mail too): try again in an hour.
+        if (round.capped && until <= Date.now()) until = Date.now() + 3_600_000;
+        capped = {
+          sentToday: after.times.length,
+          ...(perDay !== undefined ? { perDay } : {}),
+          remaining: pending.length,
+          until: new Date(until).toISOString(),
+          ...(round.capped ? { byProvider: round.capped } : {}),
+        };
+        if (!options.wait) break;
+        // Waiting: "status" meanwhile says until when.
+        ledger.append({ t: 'capped', at: now(), reason: round.capped ?? `the daily cap of ${perDay}`, until: capped.until, remaining: pending.length });
+        options.onWait?.({ until: new Date(until), reason: 'cap', remaining: pending.length });
+        if (!(await waitUntil(until, options.signal))) {
+          result.interrupted = true;
+          break;
+        }
+      }
       ledger.append({
         t: 'end',
         at: now(),
@@ -284,8 +437,17 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
         unknown: result.unknown.length,
         unsent: result.unsent.length,
       });
+      // The cap is the last word: "status" shows when the send may go on.
+      if (capped && !result.interrupted)
+        ledger.append({
+          t: 'capped',
+          at: now(),
+          reason: capped.byProvider ?? `the daily cap of ${capped.perDay}`,
+          until: capped.until,
+          remaining: capped.remaining,
+        });
       const outstanding = result.failed.length + result.unknown.length + result.unsent.length + unknownKept.length + failedKept;
-      return { plan, result, cancelled: false, outstanding };
+      return { plan, result, cancelled: false, outstanding, ...(capped && !result.interrupted ? { capped } : {}) };
     } finally {
       ledger.close();
     }
@@ -303,8 +465,10 @@ export interface SendStatus {
   sent: number;
   failed: { email: string; code?: number; response: string; temporary: boolean }[];
   unknown: string[];
-  /** The last thing the ledger says: "end", "paused", or a send in progress or cut short. */
+  /** The last thing the ledger says: "end", "paused", "capped", or a send in progress or cut short. */
   last?: string;
+  /** The daily cap stopped the send (the last record): when the rest may go (ISO), and how many they are. */
+  capped?: { until?: string; remaining?: number; reason: string };
   /** Damage found in the ledger (the next send sets it aside). */
   warnings: string[];
 }
@@ -327,6 +491,7 @@ export function sendStatus(issueArg: string, root = process.cwd()): SendStatus {
     failed: states.flatMap((s) => (s.state === 'failed' ? [{ email: s.email, code: s.code, response: s.response, temporary: s.temporary }] : [])),
     unknown: states.flatMap((s) => (s.state === 'unknown' ? [s.email] : [])),
     last: l.last?.t,
+    ...(l.last?.t === 'capped' ? { capped: { until: l.last.until, remaining: l.last.remaining, reason: l.last.reason } } : {}),
     warnings: l.warnings,
   };
 }

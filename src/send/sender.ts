@@ -18,8 +18,9 @@ import type { Recipient } from './list.js';
 import { NewsletterError } from '../errors.js';
 import { now, shownLedger, type Ledger, type LedgerFailure } from './ledger.js';
 import type { PreparedMessage } from './message.js';
+import { capOf } from './providers.js';
 import type { SmtpSettings } from './smtp-settings.js';
-import { connect, sendOne, type Connection, type Outcome, type SmtpError, type SocketTimeouts } from './smtp-send.js';
+import { connect, sendOne, signInHint, type Connection, type Outcome, type SmtpError, type SocketTimeouts } from './smtp-send.js';
 
 export { queueIdOf } from './smtp-send.js';
 
@@ -63,6 +64,8 @@ export interface EngineResult {
   unsent: string[];
   /** Why the send paused itself, if it did. */
   paused?: string;
+  /** The provider said the mailbox is over its daily quota: the send stopped, the refused recipient is unsent. */
+  capped?: string;
   /** The ledger could not be written (a full disk...): the send stopped before any further body went. */
   ledgerFailure?: LedgerFailure & { file: string };
   /** Damage in the ledger set aside when it was opened (a torn last line...), for the user. */
@@ -81,6 +84,8 @@ interface Job {
 const CONNECT_ATTEMPTS = 4;
 /** The same temporary (4xx) reply this many times in a row, for any recipients, is the server's state, not theirs: the send pauses. */
 const SAME_4XX_IN_A_ROW = 10;
+/** "Too fast" replies in a row (each followed by a longer wait) before the send pauses. */
+const RATE_CAPS_IN_A_ROW = 8;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
@@ -118,6 +123,7 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
   const server = `${o.smtp.host}:${o.smtp.port}`;
   let connectFailuresInARow = 0;
   let same4xx: { code?: number; count: number } = { count: 0 };
+  let rateCapsInARow = 0;
   const pause = (reason: string) => {
     if (stopped) return;
     stopped = true;
@@ -148,10 +154,53 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
   // Write an outcome; false when the ledger has one and could not take it (then the earlier records stand).
   const write = (r: Parameters<Ledger['append']>[0]) => !o.ledger || o.ledger.append(r) === 'written';
 
+  /**
+   * The provider's "over quota" reply: not the recipient's failure. A daily cap stops the send
+   * (the recipient stays unsent for when the window allows); "too fast" waits and offers the same
+   * recipient again, uncharged. Its "data" record, if the body had started, is cancelled: the
+   * server refused the message.
+   */
+  const capped = (job: Job, out: Extract<Outcome, { kind: 'failed' }>, kind: 'daily' | 'rate') => {
+    const email = job.r.email;
+    if (out.bodyStarted && !write({ t: 'withheld', email, at: now(), reason: `refused as over the provider's limit: ${out.response}` })) {
+      result.unknown.push(email);
+      return;
+    }
+    if (kind === 'daily') {
+      withheldUnsent.push(email);
+      if (!stopped) {
+        stopped = true;
+        result.capped = out.response;
+        write({ t: 'capped', at: now(), reason: out.response });
+      }
+      return;
+    }
+    rateCapsInARow++;
+    // A minute, then two...: the provider's per-minute limit frees up within one.
+    const backoff = Math.min(600_000, Math.max(o.retryBaseMs, 1) * 30 * 2 ** Math.min(rateCapsInARow - 1, 5));
+    nextSlot = Math.max(nextSlot, performance.now() + backoff);
+    if (rateCapsInARow >= RATE_CAPS_IN_A_ROW) {
+      withheldUnsent.push(email);
+      pause(
+        `the mail server at ${server} keeps saying the mailbox is sending too fast ("${out.response}", ${rateCapsInARow} times in a row): lower send.rate or send.connections`,
+      );
+    } else retries.push({ ...job, notBefore: Date.now() + backoff });
+  };
+
   const settle = (job: Job, out: Outcome) => {
     const email = job.r.email;
-    if (out.kind === 'sent') same4xx = { count: 0 };
-    else if (out.kind === 'failed' && out.temporary && out.code !== undefined) {
+    if (out.kind === 'failed') {
+      const cap = capOf(out.code, out.response);
+      if (cap) {
+        capped(job, out, cap);
+        progress();
+        return;
+      }
+    }
+    if (out.kind === 'sent') {
+      same4xx = { count: 0 };
+      rateCapsInARow = 0;
+    } else if (out.kind === 'failed' && out.temporary && out.code !== undefined) {
       same4xx = same4xx.code === out.code ? { code: out.code, count: same4xx.count + 1 } : { code: out.code, count: 1 };
       if (same4xx.count >= SAME_4XX_IN_A_ROW)
         pause(`the mail server at ${server} answers every message with "${out.response}" (${same4xx.count} in a row): it is refusing mail for now`);
@@ -217,8 +266,9 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
             connectFailures++;
             connectFailuresInARow++;
             const e = err as SmtpError;
-            if (e.code === 'EAUTH')
-              pause(`the mail server at ${server} refused the login: ${e.response ?? e.message}. Check the user name and password in SMTP_URL`);
+            if (err instanceof NewsletterError && err.code === 'EOAUTH2') pause(`${err.message}. ${err.hint ?? ''}`.trim().replace(/\.$/, ''));
+            else if (e.code === 'EAUTH')
+              pause(`the mail server at ${server} refused the login: ${e.response ?? e.message}. ${signInHint(o.smtp).replace(/\.$/, '')}`);
             else if (e.responseCode !== undefined && e.responseCode >= 500)
               pause(`the mail server at ${server} refuses connections: ${e.response ?? e.message}`);
             else if (connectFailuresInARow >= CONNECT_ATTEMPTS)

@@ -7,9 +7,11 @@
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import { NewsletterError, printable } from '../errors.js';
 import { wireAddress } from '../issue/email-address.js';
 import { now, type AppendResult, type Ledger } from './ledger.js';
 import type { Recipient } from './list.js';
+import { xoauth2Response } from './oauth2.js';
 import type { SmtpSettings } from './smtp-settings.js';
 
 /** Socket time-outs, in ms (tests shorten them). */
@@ -78,7 +80,20 @@ export class Connection extends SMTPConnection {
   }
 }
 
-export function connect(s: SmtpSettings, timeouts: SocketTimeouts | undefined, dotStuffed: boolean): Promise<Connection> {
+export async function connect(s: SmtpSettings, timeouts: SocketTimeouts | undefined, dotStuffed: boolean): Promise<Connection> {
+  const refreshed = { asked: false };
+  try {
+    return await connectOnce(s, timeouts, dotStuffed, refreshed);
+  } catch (err) {
+    // A server that refuses a token at once (535 5.7.3, no 334 challenge) gets no second token
+    // from nodemailer: ask for a fresh one and try once more, as it would have.
+    if (!s.oauth2 || refreshed.asked || (err as SmtpError).code !== 'EAUTH') throw err;
+    await s.oauth2.tokens.token(true);
+    return connectOnce(s, timeouts, dotStuffed, refreshed);
+  }
+}
+
+function connectOnce(s: SmtpSettings, timeouts: SocketTimeouts | undefined, dotStuffed: boolean, refreshed: { asked: boolean }): Promise<Connection> {
   const conn = new Connection({
     host: s.host,
     port: s.port,
@@ -100,20 +115,37 @@ export function connect(s: SmtpSettings, timeouts: SocketTimeouts | undefined, d
       reject(err);
     };
     conn.once('error', fail);
+    const done = () => {
+      settled = true;
+      conn.removeListener('error', fail);
+      conn.on('error', () => {}); // later socket errors arrive through send() callbacks
+      resolve(conn);
+    };
     conn.connect(() => {
-      if (!s.auth) {
-        settled = true;
-        conn.removeListener('error', fail);
-        conn.on('error', () => {}); // later socket errors arrive through send() callbacks
-        return resolve(conn);
+      if (s.oauth2) {
+        const { user, tokens } = s.oauth2;
+        // SASL XOAUTH2. SMTPConnection asks getToken for a token; when the server refuses it
+        // (334 then 535), it asks once more with isRetry set, and we fetch a new one.
+        // A token that could not be had fails the login with our EOAUTH2 error as it is.
+        let tokenError: Error | undefined;
+        const oauth2 = {
+          getToken(isRetry: boolean, callback: (err: Error | null, token?: string) => void) {
+            if (isRetry) refreshed.asked = true;
+            tokens.token(isRetry).then(
+              (token) => callback(null, token),
+              (err: Error) => {
+                tokenError = err;
+                // nodemailer rewrites the code of the error it is given: give it a stand-in.
+                callback(new Error(err.message));
+              },
+            );
+          },
+          buildXOAuth2Token: (token: string) => xoauth2Response(user, token),
+        };
+        return conn.login({ user, oauth2 } as unknown as Parameters<SMTPConnection['login']>[0], (err) => (err ? fail(tokenError ?? err) : done()));
       }
-      conn.login({ user: s.auth.user, pass: s.auth.pass }, (err) => {
-        if (err) return fail(err);
-        settled = true;
-        conn.removeListener('error', fail);
-        conn.on('error', () => {});
-        resolve(conn);
-      });
+      if (!s.auth) return done();
+      conn.login({ user: s.auth.user, pass: s.auth.pass }, (err) => (err ? fail(err) : done()));
     });
   });
 }
@@ -164,5 +196,58 @@ export function sendOne(conn: SMTPConnection, from: string, ledger: Ledger | und
       }
       resolve({ kind: 'failed', code, response, temporary: code >= 400 && code < 500, connectionLost: code === 421, bodyStarted });
     });
+  });
+}
+
+/** What to check when the mail server refuses the sign-in, for this provider and kind of sign-in. */
+export function signInHint(s: SmtpSettings): string {
+  if (!s.oauth2) return 'Check the user name and password in SMTP_URL (write @ in them as %40).';
+  const user = s.oauth2.user;
+  if (s.provider === 'microsoft365')
+    return (
+      `The token was issued, so the app registration is right; Exchange Online refused it for ${user}. In Exchange Online PowerShell check: ` +
+      `SMTP AUTH is on for the mailbox (Set-CASMailbox -Identity ${user} -SmtpClientAuthenticationDisabled $false); ` +
+      `the app's service principal is registered (New-ServicePrincipal -AppId <client id> -ObjectId <enterprise application object id>) ` +
+      `and has FullAccess to the mailbox (Add-MailboxPermission -Identity ${user} -User <service principal id> -AccessRights FullAccess); ` +
+      'and the app has the SMTP.SendAsApp permission with admin consent. Changes can take up to an hour to apply. See docs/providers/microsoft365.md.'
+    );
+  if (s.provider === 'google-workspace')
+    return `Gmail refused the token for ${user}: check that ${user} is a user (not a group or alias) of the Workspace domain, that Gmail is on for it, and that the domain-wide delegation includes the scope https://mail.google.com/. See docs/providers/google-workspace.md.`;
+  return `The mail server refused the token for ${user}: check SMTP_OAUTH2_SCOPE and that the mailbox may send with this app's tokens.`;
+}
+
+/**
+ * Sign in once and leave: the token request and the mail server's acceptance of it, before any
+ * recipient is tried (a scheduled send checks now, not at its start time). Throws one clear
+ * error: EOAUTH2 for a refused token or sign-in, ESEND for a server that cannot be reached.
+ */
+export async function checkSignIn(s: SmtpSettings, timeouts?: SocketTimeouts): Promise<void> {
+  // The token first: a refusal by the identity provider needs no mail server to say so.
+  if (s.oauth2) await s.oauth2.tokens.token();
+  let conn: Connection;
+  try {
+    conn = await connect(s, timeouts, false);
+  } catch (err) {
+    if (err instanceof NewsletterError) throw err;
+    const e = err as SmtpError;
+    const server = `${s.host}:${s.port}`;
+    if (e.code === 'EAUTH')
+      throw new NewsletterError(
+        s.oauth2 ? 'EOAUTH2' : 'ESMTP_CONFIG',
+        `the mail server at ${server} refused the sign-in as ${s.oauth2?.user ?? 'the user in SMTP_URL'}: ${printable(e.response ?? e.message)}`,
+        {
+          hint: signInHint(s),
+          cause: err,
+        },
+      );
+    throw new NewsletterError('ESEND', `could not sign in to the mail server at ${server}: ${printable(e.response ?? e.message)}`, {
+      hint: 'Check the host and port in SMTP_URL and the network; then try again.',
+      cause: err,
+    });
+  }
+  await new Promise<void>((resolve) => {
+    conn.once('end', resolve);
+    conn.quit();
+    setTimeout(resolve, 2000).unref();
   });
 }

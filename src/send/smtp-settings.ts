@@ -4,9 +4,14 @@
  * file, never printed (messages show the form `redactUrl` builds from the parsed parts,
  * or nothing of the URL), never written to dist/ or the ledger.
  */
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { readEnv } from '../env-file.js';
+import path from 'node:path';
+import { createPrivateKey } from 'node:crypto';
+import { OAUTH2_VARIABLES, readEnv, type EnvView } from '../env-file.js';
 import { NewsletterError } from '../errors.js';
+import { readCertificate, tokenSource, type OAuth2Grant, type OAuth2Settings, type TokenSource } from './oauth2.js';
+import { PROVIDERS, providerOfHost, type ProviderId } from './providers.js';
 
 export interface SmtpSettings {
   host: string;
@@ -18,6 +23,14 @@ export interface SmtpSettings {
   /** Plain text is allowed: loopback only (a local relay or a test server). */
   loopback: boolean;
   auth?: { user: string; pass: string };
+  /** SMTP_URL's user when it has no password: the mailbox an OAuth2 token signs in as. */
+  mailbox?: string;
+  /** SASL XOAUTH2: the mailbox, and where its tokens come from (SMTP_OAUTH2_ variables). */
+  oauth2?: { user: string; tokens: TokenSource };
+  /** The provider whose token endpoint and limits apply: the config's, or the host's when it says generic. */
+  provider: ProviderId;
+  /** Things the user should know (a password sign-in Microsoft is turning off...), one sentence each. */
+  notes: string[];
   /** The URL with the password replaced by ***: the only form ever shown. */
   shown: string;
 }
@@ -128,7 +141,6 @@ function readUrl(text: string): Parts | { problem: string } {
     // URIError: a % not followed by two hex digits, or an encoding that is not UTF-8.
     return { problem: 'the user name or password holds a % that does not start a percent-encoding such as %40' };
   }
-  if (user && !pass) return { problem: 'it has a user name but no password (is the colon between them missing?)' };
   if (pass && !user) return { problem: 'it has a password but no user name before it' };
   return { scheme, host: url.hostname, port: url.port, user, pass };
 }
@@ -139,7 +151,9 @@ function defaultPort(scheme: string, loopback: boolean): number {
 
 /** The shown form, built from parsed parts only: scheme, user, ***, host, port. */
 function showParts(p: Parts, port: number): string {
-  const user = p.user ? `${SHOWABLE_USER.test(p.user) ? p.user : '***'}:***@` : '';
+  // A user name with no password may be a password run into it (a missing colon): shown only
+  // once OAuth2 is known to be set up (oauth2Settings), where the user is the mailbox.
+  const user = p.user ? `${p.pass && SHOWABLE_USER.test(p.user) ? p.user : '***'}${p.pass ? ':***' : ''}@` : '';
   return `${p.scheme}://${user}${p.host}:${port}`;
 }
 
@@ -163,11 +177,20 @@ function isLoopback(host: string): boolean {
 /**
  * Parse an SMTP_URL. Throws ESMTP_CONFIG with what is wrong and how to fix it, quoting
  * none of the URL. `source` says where it came from ("the environment", ".env, line 3").
+ * With `oauth2`, a user name without a password is the mailbox that signs in with a token.
  */
-export function parseSmtpUrl(raw: string, source?: string): SmtpSettings {
+export function parseSmtpUrl(raw: string, source?: string, options: { oauth2?: boolean } = {}): SmtpSettings {
   const p = readUrl(raw.trim());
-  if ('problem' in p) {
-    throw new NewsletterError('ESMTP_CONFIG', `SMTP_URL${source ? ` (from ${source})` : ''} is not a URL of the form ${FORM}: ${p.problem}`, { hint: HINT });
+  const from = `SMTP_URL${source ? ` (from ${source})` : ''}`;
+  if ('problem' in p) throw new NewsletterError('ESMTP_CONFIG', `${from} is not a URL of the form ${FORM}: ${p.problem}`, { hint: HINT });
+  if (p.user && !p.pass && !options.oauth2) {
+    throw new NewsletterError(
+      'ESMTP_CONFIG',
+      `${from} is not a URL of the form ${FORM}: it has a user name but no password (is the colon between them missing?)`,
+      {
+        hint: `${HINT} For an OAuth2 sign-in (Microsoft 365, Google Workspace), leave the password out and set SMTP_OAUTH2_CLIENT_ID and the rest (docs/providers/).`,
+      },
+    );
   }
   const secure = p.scheme === 'smtps';
   const loopback = isLoopback(p.host);
@@ -179,18 +202,22 @@ export function parseSmtpUrl(raw: string, source?: string): SmtpSettings {
     // Plain SMTP is allowed to this machine only; elsewhere STARTTLS must succeed or nothing is sent.
     requireTLS: !secure && !loopback,
     loopback,
-    auth: p.user ? { user: p.user, pass: p.pass } : undefined,
+    auth: p.user && p.pass ? { user: p.user, pass: p.pass } : undefined,
     shown: showParts(p, port),
+    provider: 'generic',
+    notes: [],
+    ...(p.user && !p.pass ? { mailbox: p.user } : {}),
   };
 }
 
 /**
- * SMTP_URL from `env`, or from `<root>/.env` when the environment does not set it (see
- * readEnv: the file is read, never loaded into process.env, so nothing else sees it).
- * `env` may be the merged view readEnv returned: the file is then not read again, and the
- * message still says where SMTP_URL came from.
+ * SMTP_URL and the SMTP_OAUTH2_ variables from `env`, or from `<root>/.env` when the
+ * environment does not set them (see readEnv: the file is read, never loaded into
+ * process.env, so nothing else sees it). `env` may be the merged view readEnv returned: the
+ * file is then not read again, and the message still says where each came from.
+ * `provider` is the config's send.provider: the OAuth2 endpoint, scope and limits.
  */
-export async function smtpSettings(root: string, env: NodeJS.ProcessEnv = process.env): Promise<SmtpSettings> {
+export async function smtpSettings(root: string, env: NodeJS.ProcessEnv = process.env, provider: ProviderId = 'generic'): Promise<SmtpSettings> {
   const view = await readEnv(root, env);
   const raw = view.env.SMTP_URL;
   if (!raw) {
@@ -198,5 +225,166 @@ export async function smtpSettings(root: string, env: NodeJS.ProcessEnv = proces
       hint: 'Put SMTP_URL=smtps://user:password@smtp.example.org:465 in a .env file in the project folder (it is git-ignored), or set it in the environment.',
     });
   }
-  return parseSmtpUrl(raw, view.sourceOf('SMTP_URL'));
+  const oauth2Vars = OAUTH2_VARIABLES.filter((name) => view.env[name]);
+  const s = parseSmtpUrl(raw, view.sourceOf('SMTP_URL'), { oauth2: oauth2Vars.length > 0 });
+  // The config names the provider; failing that, a well-known host does.
+  s.provider = provider !== 'generic' ? provider : providerOfHost(s.host);
+  const preset = PROVIDERS[s.provider];
+  if (preset.host && s.host.toLowerCase() !== preset.host && !s.loopback)
+    s.notes.push(`send.provider is ${s.provider}, whose server is ${preset.host}, but SMTP_URL names ${s.host}`);
+  if (!oauth2Vars.length) {
+    if (s.provider === 'microsoft365' && s.auth)
+      s.notes.push(
+        'Microsoft 365 turns off password sign-in (Basic authentication) for SMTP by default at the end of December 2026: set up OAuth2 (docs/providers/microsoft365.md)',
+      );
+    return s;
+  }
+  const where = (name: string) => `${name}${view.sourceOf(name) ? ` (from ${view.sourceOf(name)})` : ''}`;
+  if (s.auth)
+    throw new NewsletterError(
+      'ESMTP_CONFIG',
+      `SMTP_URL has a password, and ${oauth2Vars.map(where).join(', ')} ${oauth2Vars.length === 1 ? 'asks' : 'ask'} for an OAuth2 sign-in`,
+      {
+        hint: 'Use one: for OAuth2, write SMTP_URL with the mailbox and no password (smtp://newsletter%40example.org@smtp.office365.com:587); for a password, remove the SMTP_OAUTH2_ variables.',
+      },
+    );
+  if (!s.mailbox)
+    throw new NewsletterError(
+      'ESMTP_CONFIG',
+      `SMTP_URL names no mailbox, and ${oauth2Vars.map(where).join(', ')} ${oauth2Vars.length === 1 ? 'asks' : 'ask'} for an OAuth2 sign-in as one`,
+      {
+        hint: 'Write the mailbox to send as in SMTP_URL, with @ as %40 and no password: smtp://newsletter%40example.org@smtp.office365.com:587',
+      },
+    );
+  const settings = await oauth2Settings(root, view, s.mailbox, s.provider);
+  s.oauth2 = { user: s.mailbox, tokens: tokenSource(settings) };
+  s.shown = `${s.secure ? 'smtps' : 'smtp'}://${SHOWABLE_USER.test(s.mailbox) ? s.mailbox : '***'}@${s.host}:${s.port} (OAuth2, ${PROVIDERS[s.provider].name})`;
+  return s;
+}
+
+/** A file named by an SMTP_OAUTH2_ variable, relative to the project folder. */
+async function readNamedFile(root: string, view: EnvView, name: string): Promise<{ text: string; shown: string }> {
+  const value = view.env[name]!;
+  const shown = `${name} (${value})`;
+  try {
+    return { text: await readFile(path.resolve(root, value), 'utf8'), shown };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new NewsletterError(
+      'ESMTP_CONFIG',
+      `${shown} could not be read: ${e.code === 'ENOENT' ? 'there is no such file' : e.code === 'EACCES' ? 'permission denied' : e.message}`,
+      { hint: 'Give the path of the file (absolute, or from the project folder); keep it outside the project or git-ignored.', cause: err },
+    );
+  }
+}
+
+/** A token endpoint: https, or plain http to this machine only (a test server), like plain SMTP. */
+function checkTokenUrl(url: string, name: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new NewsletterError('ESMTP_CONFIG', `${name} is not a URL`, {
+      hint: "Write it as https://login.example.org/oauth2/token, or leave it unset for the provider's.",
+    });
+  }
+  if (u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u.hostname))) return u.href;
+  throw new NewsletterError('ESMTP_CONFIG', `${name} must be an https: URL (plain http: only to this machine, for a test server)`, {
+    hint: 'The token request carries the client secret: it must be encrypted.',
+  });
+}
+
+/** The OAuth2 grant and endpoint the SMTP_OAUTH2_ variables describe, or what is missing from them. */
+async function oauth2Settings(root: string, view: EnvView, user: string, provider: ProviderId): Promise<OAuth2Settings> {
+  const v = (name: (typeof OAUTH2_VARIABLES)[number]) => view.env[name] || undefined;
+  const preset = PROVIDERS[provider];
+  const guide = provider === 'generic' ? 'docs/providers/' : `docs/providers/${provider}.md`;
+  const missing = (what: string, hint: string) =>
+    new NewsletterError('ESMTP_CONFIG', `the OAuth2 sign-in is incomplete: ${what}`, { hint: `${hint} See ${guide}.` });
+  let grant: OAuth2Grant;
+  let fileTokenUrl: string | undefined;
+  const clientId = v('SMTP_OAUTH2_CLIENT_ID');
+  const secret = v('SMTP_OAUTH2_CLIENT_SECRET');
+  if (v('SMTP_OAUTH2_SERVICE_ACCOUNT_FILE')) {
+    const file = await readNamedFile(root, view, 'SMTP_OAUTH2_SERVICE_ACCOUNT_FILE');
+    let key: { type?: string; client_email?: string; private_key?: string; private_key_id?: string; token_uri?: string };
+    try {
+      key = JSON.parse(file.text);
+    } catch {
+      key = {};
+    }
+    if (key.type !== 'service_account' || !key.client_email || !key.private_key)
+      throw new NewsletterError(
+        'ESMTP_CONFIG',
+        `${file.shown} is not a service account's JSON key (with "type": "service_account", client_email and private_key)`,
+        {
+          hint: 'In the Google Cloud console, IAM & Admin > Service Accounts > your account > Keys > Add key > JSON; give the path of the downloaded file.',
+        },
+      );
+    let privateKey: ReturnType<typeof createPrivateKey>;
+    try {
+      privateKey = createPrivateKey(key.private_key);
+    } catch (err) {
+      throw new NewsletterError('ESMTP_CONFIG', `${file.shown}: its private_key could not be read (${(err as Error).message})`, {
+        hint: 'Download a new JSON key: the file may have been edited or cut short.',
+        cause: err,
+      });
+    }
+    grant = { kind: 'service-account', clientEmail: key.client_email, key: privateKey, ...(key.private_key_id ? { keyId: key.private_key_id } : {}) };
+    fileTokenUrl = key.token_uri;
+  } else if (v('SMTP_OAUTH2_REFRESH_TOKEN')) {
+    if (!clientId || !secret)
+      throw missing(
+        `SMTP_OAUTH2_REFRESH_TOKEN is set, but not ${[clientId ? '' : 'SMTP_OAUTH2_CLIENT_ID', secret ? '' : 'SMTP_OAUTH2_CLIENT_SECRET'].filter(Boolean).join(' and ')}`,
+        'A refresh token is used with the OAuth client it was issued to: set its client ID and secret too.',
+      );
+    grant = { kind: 'refresh-token', clientId, secret, refreshToken: v('SMTP_OAUTH2_REFRESH_TOKEN')! };
+  } else {
+    if (provider === 'google-workspace')
+      throw missing(
+        'Google Workspace signs in with a service account (SMTP_OAUTH2_SERVICE_ACCOUNT_FILE) or a refresh token (SMTP_OAUTH2_REFRESH_TOKEN), and neither is set',
+        'Google has no client-credentials sign-in for Gmail: use a service account with domain-wide delegation.',
+      );
+    if (!clientId) throw missing('SMTP_OAUTH2_CLIENT_ID is not set', "Set it to the app's Application (client) ID.");
+    const certificate = v('SMTP_OAUTH2_CERTIFICATE_FILE');
+    if (secret && certificate)
+      throw missing(
+        'both SMTP_OAUTH2_CLIENT_SECRET and SMTP_OAUTH2_CERTIFICATE_FILE are set',
+        'Set one of them: the app signs in with a secret or with a certificate.',
+      );
+    if (certificate) {
+      const file = await readNamedFile(root, view, 'SMTP_OAUTH2_CERTIFICATE_FILE');
+      grant = { kind: 'client-certificate', clientId, ...readCertificate(file.text, file.shown) };
+    } else if (secret) grant = { kind: 'client-secret', clientId, secret };
+    else
+      throw missing(
+        'neither SMTP_OAUTH2_CLIENT_SECRET nor SMTP_OAUTH2_CERTIFICATE_FILE is set',
+        "Set SMTP_OAUTH2_CLIENT_SECRET to the client secret's Value, or SMTP_OAUTH2_CERTIFICATE_FILE to a PEM file of the app's certificate and private key.",
+      );
+  }
+  const tenant = v('SMTP_OAUTH2_TENANT');
+  const override = v('SMTP_OAUTH2_TOKEN_URL');
+  const tokenUrl = override ?? fileTokenUrl ?? preset.oauth2?.tokenUrl(tenant);
+  if (!tokenUrl)
+    throw provider === 'microsoft365'
+      ? missing(
+          'SMTP_OAUTH2_TENANT is not set',
+          "Set it to the Directory (tenant) ID from the app registration's Overview page (or the tenant's domain, contoso.onmicrosoft.com).",
+        )
+      : missing(
+          'SMTP_OAUTH2_TOKEN_URL is not set, and send.provider does not say whose sign-in this is',
+          'Set send.provider in newsletter.config.yaml (microsoft365 or google-workspace), or SMTP_OAUTH2_TOKEN_URL and SMTP_OAUTH2_SCOPE for another provider.',
+        );
+  const scope = v('SMTP_OAUTH2_SCOPE') ?? preset.oauth2?.scope;
+  if (!scope) throw missing('SMTP_OAUTH2_SCOPE is not set', "Set it to the scope your provider's documentation gives for SMTP.");
+  return {
+    grant,
+    tokenUrl: checkTokenUrl(
+      tokenUrl,
+      override ? 'SMTP_OAUTH2_TOKEN_URL' : fileTokenUrl ? 'the token_uri in SMTP_OAUTH2_SERVICE_ACCOUNT_FILE' : 'the token URL',
+    ),
+    scope,
+    user,
+    provider,
+  };
 }
