@@ -20,6 +20,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { simpleParser } from 'mailparser';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { readUnsubscribeToken, unsubscribeKeysFor } from '../src/send/unsubscribe-token.js';
 import { makeProject, ROOT, runCli } from './helpers.js';
 import { postfixUnavailable, pythonWithDkim, startPostfix, type Postfix } from './postfix/postfix.js';
 
@@ -31,6 +33,8 @@ if (skipReason) console.warn(`test/postfix.test.ts skipped: ${skipReason}`);
 const DOMAIN = 'londoncouncils.gov.uk';
 const SELECTOR = 'e2e-test';
 const EDITORS = ['editor-one@example.org', 'editor-two@example.org'];
+const UNSUBSCRIBE_PAGE = 'https://liia.london/newsletter/unsubscribe';
+const UNSUBSCRIBE_SECRET = 'postfix-test-secret-0123456789-abcdefghij';
 const READERS = Array.from({ length: 20 }, (_, i) => `reader${String(i + 1).padStart(2, '0')}@example.org`);
 
 let mta: Postfix | undefined;
@@ -95,10 +99,16 @@ describe('through a real Postfix on 127.0.0.1', () => {
       config = config.replace('editors:\n  - editor@example.org', `editors:\n${EDITORS.map((e) => `  - ${e}`).join('\n')}`);
       config += `\ndkim:\n  domainName: ${DOMAIN}\n  keySelector: ${SELECTOR}\n  privateKeyFile: keys/dkim.pem\n`;
       config += '\nsend:\n  rate: 1000\n  connections: 2\n  retryBaseMs: 20\n  maxRetries: 3\n';
+      // One-click unsubscribe with personal links: each copy's List-Unsubscribe differs, and DKIM must still verify.
+      config = config.replace(
+        'unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk',
+        `unsubscribe:\n  mailto: liiateam@londoncouncils.gov.uk\n  url: ${UNSUBSCRIBE_PAGE}`,
+      );
       await writeFile(configFile, config);
       await mkdir(path.join(project, 'lists'));
       await writeFile(path.join(project, 'lists', 'list.csv'), `email,name\n${READERS.map((e, i) => `${e},Reader ${i + 1}`).join('\n')}\n`);
-      const env = { SMTP_URL: `smtp://127.0.0.1:${mta.port}` };
+      const env = { SMTP_URL: `smtp://127.0.0.1:${mta.port}`, UNSUBSCRIBE_SECRET };
+      const keys = unsubscribeKeysFor(await loadConfig(configFile, project), env, 'server')!;
 
       const test = await runCli(['july-2025', '--send-test'], project, env);
       expect(test.code, test.err).toBe(0);
@@ -132,7 +142,14 @@ describe('through a real Postfix on 127.0.0.1', () => {
         expect(String(mail.headers.get('content-type') && (mail.headers.get('content-type') as { value: string }).value)).toBe('multipart/alternative');
         // How to leave the list.
         const unfolded = text.slice(0, text.search(/\r?\n\r?\n/)).replace(/\r?\n[ \t]+/g, ' ');
-        expect(/^List-Unsubscribe: (.*)$/m.exec(unfolded)?.[1], file).toMatch(/<mailto:liiateam@londoncouncils\.gov\.uk\?subject=Unsubscribe>/);
+        const links = /^List-Unsubscribe: <(https:[^>]+)>, <mailto:liiateam@londoncouncils\.gov\.uk\?subject=Unsubscribe%20([\w-]+)>$/m.exec(unfolded);
+        expect(links, file).toBeTruthy();
+        const token = new URL(links![1]!).searchParams.get('t')!;
+        expect(links![1]!.startsWith(`${UNSUBSCRIBE_PAGE}?t=`)).toBe(true);
+        // The recipient's own token, in both links.
+        expect(links![2]).toBe(token);
+        expect(readUnsubscribeToken(keys, token), file).toBe(to);
+        expect(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m.test(unfolded)).toBe(true);
         expect(mail.subject).toBe(
           EDITORS.includes(to) ? '[TEST] July 2025: LASOB, VESS, Practice Spotlight, NRM' : 'July 2025: LASOB, VESS, Practice Spotlight, NRM',
         );

@@ -1,7 +1,7 @@
 /** The words of --help that are not options: examples, environment, exit codes, old spellings. */
 
 /** Names a first argument is read as a command, never an issue: `build-issue build <name>` builds an issue named like one. */
-export const COMMAND_NAMES = ['build', 'check', 'preview', 'screenshots', 'test-send', 'diff', 'send', 'status', 'new', 'help'] as const;
+export const COMMAND_NAMES = ['build', 'check', 'preview', 'screenshots', 'test-send', 'diff', 'send', 'status', 'new', 'unsubscribe-server', 'help'] as const;
 
 export const EXIT_CODES_SHORT = 'Exit codes: 0 ok, 1 failed, 2 used wrongly, 130 interrupted (Ctrl-C).';
 
@@ -21,7 +21,8 @@ ${examples([
 ])}
 
 An issue named like a command (${COMMAND_NAMES.slice(0, 5).join(', ')},
-${COMMAND_NAMES.slice(5).join(', ')}) is built with "build-issue build <name>":
+${COMMAND_NAMES.slice(5, 9).join(', ')},
+${COMMAND_NAMES.slice(9).join(', ')}) is built with "build-issue build <name>":
 "build-issue check" means the command.
 
 Project: newsletter.config.yaml is looked for in the folder you are in, then
@@ -30,11 +31,16 @@ in each folder above it (up to the top of a git repository, or /), or named by
 you type (--out, --list, --config, an issue's .yaml file) are read from the
 folder you are in.
 
-Environment (the first three may also be set in the project's .env):
+Environment (up to CHROMIUM_PATH, these may also be set in the project's .env):
   SMTP_URL          the mail server for test-send and send,
                     e.g. smtps://user:password@smtp.example.org:465
+  SMTP_OAUTH2_...   an OAuth2 sign-in (Microsoft 365, Google Workspace):
+                    _CLIENT_ID, _CLIENT_SECRET or _CERTIFICATE_FILE, _TENANT,
+                    _SERVICE_ACCOUNT_FILE, _REFRESH_TOKEN, _TOKEN_URL, _SCOPE
   DKIM_PRIVATE_KEY  the DKIM key (PEM; \\n for line breaks), when the config's
                     dkim names no privateKeyFile
+  UNSUBSCRIBE_SECRET  seals the personal unsubscribe links (send and
+                    unsubscribe-server; openssl rand -base64 32)
   CHROMIUM_PATH     the Chrome or Chromium for screenshots (default: chromium)
   DEBUG             DEBUG=1 adds the stack trace to an error
   BUILD_ISSUE_NO_CODE_CACHE

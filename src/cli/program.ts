@@ -252,6 +252,28 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
     });
 
   program
+    .command('unsubscribe-server')
+    .summary('run the one-click unsubscribe endpoint')
+    .description(
+      "Serve the page that unsubscribe.url points at: GET shows a button, POST (the one-click of RFC 8058, or the button) adds the address its link was made for to the suppression file. Until Ctrl-C (exit 0). Needs UNSUBSCRIBE_SECRET, the same as the sending machine's.",
+    )
+    .helpOption('-h, --help', 'show this help')
+    .showHelpAfterError('(run "build-issue unsubscribe-server --help" for usage)')
+    .option('--port <n>', 'the port (default: 8025)', portNumber)
+    .option('--host <address>', 'the address to listen on (default: 127.0.0.1, for a web server in front)')
+    .addHelpText(
+      'after',
+      commandHelp([
+        ['build-issue unsubscribe-server', 'on http://127.0.0.1:8025/, behind your web server'],
+        ['build-issue unsubscribe-server --port 9000', 'on another port'],
+      ]),
+    )
+    .action(async (o: { port?: number; host?: string }, cmd: Command) => {
+      const { runUnsubscribeServer } = await import('./unsubscribe-command.js');
+      state.code = await runUnsubscribeServer(o, io, project(cmd));
+    });
+
+  program
     .command('new')
     .summary('start a new issue file (--from a previous one)')
     .description('Start a new issue file, issues/<issue>.yaml: from a commented starter, or from a previous issue with its recurring sections kept.')

@@ -40,12 +40,15 @@ export function senderDomain(config: Config): string {
  * see what recipients get. The https page first when there is one (mail clients use the
  * first they can); List-Unsubscribe-Post only then, as one-click needs https.
  */
+/** The List-Id (RFC 2919): the config's, or the sender's name with a newsletter. label of its domain. */
+export const listIdOf = (config: Config) => config.listId ?? `${config.sender.name} <newsletter.${senderDomain(config)}>`;
+
 export function listHeaders(config: Config): Record<string, string> {
   // A header is ASCII: an IDN domain in punycode (the address passed the rule when the config was read).
   const unsubscribe = [`<mailto:${wireAddress(config.unsubscribe.mailto)}?subject=Unsubscribe>`];
   if (config.unsubscribe.url) unsubscribe.unshift(`<${config.unsubscribe.url}>`);
   const headers: Record<string, string> = {
-    'List-Id': config.listId ?? `${config.sender.name} <newsletter.${senderDomain(config)}>`,
+    'List-Id': listIdOf(config),
     'List-Unsubscribe': unsubscribe.join(', '),
   };
   // One-click unsubscribe (Gmail and Yahoo require it of bulk senders) needs an https URL.

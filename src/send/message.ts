@@ -16,6 +16,7 @@ import { NewsletterError } from '../errors.js';
 import { wireAddress } from '../issue/email-address.js';
 import { foldableHeader, listHeaders, senderDomain } from '../render/build-eml.js';
 import { replaceAssetUrls, type LocalAsset } from '../issue/load-assets.js';
+import { unsubscribeToken, unsubscribeUrl, type UnsubscribeKeys } from './unsubscribe-token.js';
 
 /** The list headers live with the .eml (render/), so the review copy carries them too; re-exported for senders. */
 export { listHeaders };
@@ -67,6 +68,11 @@ export interface PrepareOptions {
    * the last test send (src/review/). Never given for the send to the list. @default none
    */
   preface?: { html: string; text: string };
+  /**
+   * Personal unsubscribe links: each copy's List-Unsubscribe carries the recipient's own token
+   * (unsubscribe-token.ts), in the one-click URL and the mailto's subject. @default the shared links
+   */
+  unsubscribe?: UnsubscribeKeys;
 }
 
 /** The email's hidden preheader, right after <body>: the panel goes after it, so inboxes still show the preheader as the preview line. */
@@ -152,7 +158,7 @@ async function dkimKey(config: Config, root: string, env: NodeJS.ProcessEnv): Pr
  * List-Unsubscribe headers: Gmail honours one-click unsubscribe only when they are signed.
  */
 export const DKIM_SIGNED_HEADERS = 'From:Sender:Reply-To:Subject:Date:Message-ID:To:MIME-Version:Content-Type:List-Id:List-Unsubscribe:List-Unsubscribe-Post';
-/** The headers each copy has of its own (everything else is shared). */
+/** The headers each copy has of its own (everything else is shared); List-Unsubscribe too when it is personal. */
 const OWN_HEADERS = ['to', 'date', 'message-id'];
 
 /** A header field's value in relaxed canonical form (RFC 6376 3.4.2): unfolded, each run of SP/HTAB one SP, none at either end. */
@@ -196,12 +202,12 @@ export function relaxedBodyHash(body: string): string {
  * callback), so connections sign in parallel. Signing the whole message per copy
  * (nodemailer's DKIM stream) hashed the 100 KB body again every time.
  */
-function sharedDkim(key: { domainName: string; keySelector: string; key: KeyObject }, sharedHead: string, body: string) {
+function sharedDkim(key: { domainName: string; keySelector: string; key: KeyObject }, sharedHead: string, body: string, ownHeaders: readonly string[]) {
   const clean = (v: string) => v.replace(/[\x00-\x1f\x7f;=]/g, '');
   const shared = new Map<string, string>();
   // The last of a repeated field is the one signed (RFC 6376 5.4.2), as nodemailer does.
-  for (const [name, line] of headerFields(sharedHead)) if (!OWN_HEADERS.includes(name)) shared.set(name, relaxedValue(line));
-  const names = [...new Set(DKIM_SIGNED_HEADERS.toLowerCase().split(':'))].filter((n) => OWN_HEADERS.includes(n) || shared.has(n));
+  for (const [name, line] of headerFields(sharedHead)) if (!ownHeaders.includes(name)) shared.set(name, relaxedValue(line));
+  const names = [...new Set(DKIM_SIGNED_HEADERS.toLowerCase().split(':'))].filter((n) => ownHeaders.includes(n) || shared.has(n));
   const domain = domainToASCII(clean(key.domainName)) || clean(key.domainName).toLowerCase();
   const tags = [
     'v=1',
@@ -239,6 +245,7 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const inline = options.inlineImages ?? [];
   const cid = (a: LocalAsset) => `${a.name}@${build.slug}`;
   const parts = withPreface(build.html, build.text, options.preface);
+  const personal = options.unsubscribe;
   const composed = await new MailComposer({
     from: { name: config.sender.name, address: wireAddress(config.sender.address) },
     replyTo: config.replyTo === undefined ? undefined : wireAddress(config.replyTo),
@@ -247,7 +254,7 @@ export async function prepareMessage(build: BuildResult, config: Config, options
     html: inline.length ? replaceAssetUrls(parts.html, inline, (a) => `cid:${cid(a)}`) : parts.html,
     // MailComposer puts the HTML and the images it names by cid: in one multipart/related part.
     attachments: inline.map((a) => ({ filename: a.name, content: a.content, contentType: a.contentType, cid: cid(a), contentDisposition: 'inline' as const })),
-    headers: listHeaders(config),
+    headers: personal ? Object.fromEntries(Object.entries(listHeaders(config)).filter(([name]) => name !== 'List-Unsubscribe')) : listHeaders(config),
     textEncoding: 'quoted-printable',
   })
     .compile()
@@ -262,7 +269,18 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const sharedBody = dotStuff(body);
   // What the receiver reads once the dots are undone: CRLF line ends. The body starts after the blank line.
   const crlf = (b: Buffer) => b.toString('latin1').replace(/\r?\n|\r/g, '\r\n');
-  const signCopy = key ? sharedDkim(key, crlf(Buffer.from(head, 'latin1')), crlf(body).slice(4)) : undefined;
+  const signCopy = key
+    ? sharedDkim(key, crlf(Buffer.from(head, 'latin1')), crlf(body).slice(4), personal ? [...OWN_HEADERS, 'list-unsubscribe'] : OWN_HEADERS)
+    : undefined;
+  const mailto = wireAddress(config.unsubscribe.mailto);
+  /** The recipient's own List-Unsubscribe: the one-click URL (when there is a page) and the mailto, both with their token. */
+  const unsubscribeLine = (email: string) => {
+    if (!personal) return '';
+    const token = unsubscribeToken(personal, email);
+    const links = [`<mailto:${mailto}?subject=Unsubscribe%20${token}>`];
+    if (config.unsubscribe.url) links.unshift(`<${unsubscribeUrl(config.unsubscribe.url, token)}>`);
+    return `\r\n${folded(`List-Unsubscribe: ${links.join(', ')}`)}`;
+  };
   // Message-ID is ASCII too: the sender's domain in punycode.
   const domain = senderDomain(config);
   const tag = `${build.slug}.${build.hash.slice(0, 12)}`;
@@ -275,7 +293,7 @@ export async function prepareMessage(build: BuildResult, config: Config, options
     async forRecipient(to) {
       const own = Buffer.from(
         // Folded at spaces to 76 octets a line: a long name cannot make a line over RFC 5322's limit.
-        `\r\n${folded(`To: ${formatAddress(to.wire ?? wireAddress(to.email), to.name)}`)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>`,
+        `\r\n${folded(`To: ${formatAddress(to.wire ?? wireAddress(to.email), to.name)}`)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>${unsubscribeLine(to.email)}`,
         'utf8',
       );
       if (!signCopy) return [shared, own, sharedBody];

@@ -35,6 +35,7 @@ import { dailyCap, whenRoomFor, type DailyCap } from './daily-cap.js';
 import { PROVIDERS, type ProviderId } from './providers.js';
 import { checkSignIn } from './smtp-send.js';
 import { smtpSettings, type SmtpSettings } from './smtp-settings.js';
+import { unsubscribeKeysFor } from './unsubscribe-token.js';
 
 export interface SendCommon {
   /** The project folder. @default process.cwd() */
@@ -129,7 +130,9 @@ export async function sendTest(issueArg: string, options: SendCommon & { to?: st
   const against = since && { label: `since the test send of ${londonTime(since.record.at)}` };
   const preface = since && against ? { html: changesHtml(since.diff, against), text: changesText(since.diff, against) } : undefined;
   // Local images go inline (CID): the editors see them before the assets are uploaded.
-  const message = await prepareMessage(build, build.config, { root, env, subjectPrefix: '[TEST] ', inlineImages: build.assets, preface });
+  // With a secret, the test copies carry personal unsubscribe links too, so the editors see the real thing.
+  const unsubscribe = unsubscribeKeysFor(build.config, env, 'test');
+  const message = await prepareMessage(build, build.config, { root, env, subjectPrefix: '[TEST] ', inlineImages: build.assets, preface, unsubscribe });
   const result = await runSend({
     ...engineSettings(build, options, smtp),
     smtp,
@@ -294,6 +297,8 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
   const { env } = await readEnv(root, options.env);
   const provider = build.config.send.provider;
   const smtp = options.dryRun ? await smtpSettings(root, env, provider).catch(() => undefined) : await smtpSettings(root, env, provider);
+  // One-click unsubscribe needs the secret its links are sealed with: refused now, not after the lock.
+  const unsubscribe = unsubscribeKeysFor(build.config, env, 'send');
   const at = options.at?.getTime();
   if (at !== undefined && !options.dryRun && at <= Date.now())
     throw new NewsletterError('EUSAGE', `--at ${londonTime(options.at!.toISOString())} is in the past`, {
@@ -385,7 +390,7 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
         pid: process.pid,
         ...(skipTestGate && !testSent ? { skipTestGate: true } : {}),
       });
-      const message = await prepareMessage(build, build.config, { root, env });
+      const message = await prepareMessage(build, build.config, { root, env, unsubscribe });
       const byEmail = new Map(todo.map((r) => [r.email, r]));
       let pending = todo;
       let result: EngineResult | undefined;

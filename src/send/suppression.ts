@@ -3,6 +3,9 @@
  * a CSV with an email column, or one address per line. Entries are matched by the address
  * rule's key (src/issue/email-address.ts), so `a@MÜNCHEN.de` suppresses `a@xn--mnchen-3ya.de`.
  */
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { NewsletterError } from '../errors.js';
 import { addressKey } from '../issue/email-address.js';
@@ -65,4 +68,113 @@ function addressesIn(value: string): string[] {
     .map((w) => w.replace(/^["'<(]+|[>)"'.]+$/g, '').replace(/^mailto:/i, ''))
     .filter((w) => w.includes('@'))
     .map(addressKey);
+}
+
+/** One line of the suppression file: who, why, when (ISO date), and from what (a message id, "one-click", a send). */
+export interface SuppressionEntry {
+  email: string;
+  reason: string;
+  date: string;
+  source: string;
+}
+
+/** The file's columns when the tool writes it: people can read it, and any CSV tool can. */
+export const SUPPRESSION_COLUMNS = ['email', 'reason', 'date', 'source'] as const;
+
+const csvField = (v: string) => (/[",\r\n]/.test(v) || /^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/** The entries a suppression file holds (comments kept apart), whichever of its two forms it has; none for a missing file. */
+async function readEntries(file: string): Promise<{ comments: string[]; entries: SuppressionEntry[] }> {
+  let text: string;
+  try {
+    text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { comments: [], entries: [] };
+    throw err;
+  }
+  const lines = text.split(/\r\n|\n|\r/);
+  const isComment = (l: string) => l.trimStart().startsWith('#');
+  const comments = lines.filter(isComment);
+  const entries: SuppressionEntry[] = [];
+  const first = lines.find((l) => l.trim() !== '' && !isComment(l));
+  if (first === undefined) return { comments, entries };
+  if (first.includes(',') || EMAIL_HEADERS.includes(normaliseHeader(first))) {
+    const uncommented = lines.map((l) => (isComment(l) ? '' : l)).join('\n');
+    let cols: { email: number; reason: number; date: number; source: number } | undefined;
+    await parseRows(Readable.from([uncommented]), file, (fields, line) => {
+      if (!cols) {
+        const names = fields.map(normaliseHeader);
+        cols = { email: findColumns(fields, file, line).email, reason: names.indexOf('reason'), date: names.indexOf('date'), source: names.indexOf('source') };
+        return;
+      }
+      const c = cols;
+      const at = (i: number) => (i >= 0 ? (fields[i] ?? '') : '');
+      for (const email of addressesIn(at(c.email))) entries.push({ email, reason: at(c.reason), date: at(c.date), source: at(c.source) });
+    });
+  } else {
+    for (const l of lines) if (!isComment(l)) for (const email of addressesIn(l)) entries.push({ email, reason: '', date: '', source: '' });
+  }
+  return { comments, entries };
+}
+
+/** Writes to one suppression file, one after another within this process. */
+const writing = new Map<string, Promise<unknown>>();
+
+/**
+ * Add entries to the suppression file, durably: the whole file rewritten (CSV with
+ * email, reason, date, source; sorted by address and one line an address, the first
+ * entry for it kept), to a temporary file that is flushed and then renamed over the old
+ * one, the folder flushed too. A crash (kill -9, power) at any point leaves the old file or
+ * the new one, never a torn one. Comment lines are kept, at the top.
+ * Returns the addresses that were not in the file before.
+ */
+export function addSuppressions(file: string, add: readonly SuppressionEntry[]): Promise<string[]> {
+  const run = async () => {
+    const { comments, entries } = await readEntries(file);
+    const byKey = new Map<string, SuppressionEntry>();
+    for (const e of entries) if (!byKey.has(addressKey(e.email))) byKey.set(addressKey(e.email), e);
+    const added: string[] = [];
+    for (const e of add) {
+      const key = addressKey(e.email);
+      if (byKey.has(key)) continue;
+      byKey.set(key, { ...e, email: key });
+      added.push(key);
+    }
+    if (!added.length) return added;
+    const rows = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, e]) => e);
+    const text = [...comments, SUPPRESSION_COLUMNS.join(','), ...rows.map((e) => SUPPRESSION_COLUMNS.map((c) => csvField(e[c])).join(','))].join('\n');
+    writeAtomically(file, `${text}\n`);
+    return added;
+  };
+  const next = (writing.get(file) ?? Promise.resolve()).then(run, run);
+  writing.set(
+    file,
+    next.catch(() => {}),
+  );
+  return next;
+}
+
+/** Write `text` to `file` by a flushed temporary file renamed over it, then flush the folder. */
+function writeAtomically(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  const dir = openSync(path.dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }

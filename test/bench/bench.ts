@@ -30,7 +30,7 @@ import { PNG } from 'pngjs';
 import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
 import { prepareMessage } from '../../src/send/message.js';
 import { median, sendBenchmarks } from './send-bench.js';
-import { dkimBenchmark } from './dkim-bench.js';
+import { dkimBenchmark, unsubscribeBenchmark } from './dkim-bench.js';
 import { previewBenchmark } from './preview-bench.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -157,6 +157,8 @@ async function main(): Promise<void> {
     await sendBenchmarks(root, message.size);
     // 6b. DKIM on against off, through test/smtp-sink.ts (test/bench/dkim-bench.ts).
     await dkimBenchmark();
+    // 6c. Personal unsubscribe links against the shared one (the same file).
+    await unsubscribeBenchmark();
   }
 }
 
