@@ -25,7 +25,7 @@ export const OAUTH2_VARIABLES = [
 ] as const;
 
 /** The variables the tool reads, as the README documents them. */
-export const ENV_VARIABLES = ['SMTP_URL', ...OAUTH2_VARIABLES, 'DKIM_PRIVATE_KEY', 'UNSUBSCRIBE_SECRET', 'CHROMIUM_PATH'] as const;
+export const ENV_VARIABLES = ['SMTP_URL', ...OAUTH2_VARIABLES, 'DKIM_PRIVATE_KEY', 'UNSUBSCRIBE_SECRET', 'IMAP_URL', 'CHROMIUM_PATH'] as const;
 
 export interface EnvView {
   /**

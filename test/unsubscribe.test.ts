@@ -6,7 +6,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSuppressions } from '../src/send/suppression.js';
@@ -14,6 +13,7 @@ import { sendIssue } from '../src/send/send-issue.js';
 import { startUnsubscribeServer, type UnsubscribeServer } from '../src/send/unsubscribe-server.js';
 import { readUnsubscribeToken, unsubscribeKeys, unsubscribeToken } from '../src/send/unsubscribe-token.js';
 import { julyYaml, makeProject, rejection, ROOT, sendingProject, writeIssue, writeReaders } from './helpers.js';
+import { freePort } from './postfix/postfix.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
 
 const SECRET = 'test-secret-for-unsubscribe-links-0123456789';
@@ -159,12 +159,7 @@ describe('the unsubscribe endpoint', () => {
     const config = path.join(project, 'newsletter.config.yaml');
     await writeFile(config, `${await readFile(config, 'utf8')}\nsuppressionFile: lists/unsubscribed.csv\nlistId: ${JSON.stringify(LIST)}\n`);
     // A free port: taken and given back (the command takes no port 0).
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port: p } = probe.address() as AddressInfo;
-        probe.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'unsubscribe-server', '--port', String(port)], {
       cwd: project,
       env: { ...process.env, UNSUBSCRIBE_SECRET: SECRET, DEBUG: '' },

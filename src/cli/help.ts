@@ -1,7 +1,20 @@
 /** The words of --help that are not options: examples, environment, exit codes, old spellings. */
 
 /** Names a first argument is read as a command, never an issue: `build-issue build <name>` builds an issue named like one. */
-export const COMMAND_NAMES = ['build', 'check', 'preview', 'screenshots', 'test-send', 'diff', 'send', 'status', 'new', 'unsubscribe-server', 'help'] as const;
+export const COMMAND_NAMES = [
+  'build',
+  'check',
+  'preview',
+  'screenshots',
+  'test-send',
+  'diff',
+  'send',
+  'status',
+  'new',
+  'inbox',
+  'unsubscribe-server',
+  'help',
+] as const;
 
 export const EXIT_CODES_SHORT = 'Exit codes: 0 ok, 1 failed, 2 used wrongly, 130 interrupted (Ctrl-C).';
 
@@ -21,8 +34,8 @@ ${examples([
 ])}
 
 An issue named like a command (${COMMAND_NAMES.slice(0, 5).join(', ')},
-${COMMAND_NAMES.slice(5, 9).join(', ')},
-${COMMAND_NAMES.slice(9).join(', ')}) is built with "build-issue build <name>":
+${COMMAND_NAMES.slice(5, 10).join(', ')},
+${COMMAND_NAMES.slice(10).join(', ')}) is built with "build-issue build <name>":
 "build-issue check" means the command.
 
 Project: newsletter.config.yaml is looked for in the folder you are in, then
@@ -41,6 +54,7 @@ Environment (up to CHROMIUM_PATH, these may also be set in the project's .env):
                     dkim names no privateKeyFile
   UNSUBSCRIBE_SECRET  seals the personal unsubscribe links (send and
                     unsubscribe-server; openssl rand -base64 32)
+  IMAP_URL          the mailbox inbox reads, imaps://user:password@host:993
   CHROMIUM_PATH     the Chrome or Chromium for screenshots (default: chromium)
   DEBUG             DEBUG=1 adds the stack trace to an error
   BUILD_ISSUE_NO_CODE_CACHE

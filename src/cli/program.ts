@@ -274,6 +274,33 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
     });
 
   program
+    .command('inbox')
+    .summary('read the bounces, complaints and unsubscribe mails that came back')
+    .description(
+      "Read the sender's mailbox (IMAP_URL) or an export (--from an mbox file or a Maildir folder): hard bounces, complaints and unsubscribe requests go into the suppression file with the reason, the date and the message; an address that soft-bounces on three sends too; auto-replies are ignored; the rest is left alone. Mail is never deleted; running it twice changes nothing.",
+    )
+    .helpOption('-h, --help', 'show this help')
+    .showHelpAfterError('(run "build-issue inbox --help" for usage)')
+    .option('--from <file>', 'read an mbox file or a Maildir folder instead of IMAP_URL (from the folder you are in)')
+    .option('--folder <name>', 'the IMAP folder to read (default: INBOX)')
+    .option('--list <file.csv>', 'the circulation list: a "please remove me" without a link counts when it is from an address on it')
+    .option('--move-to <folder>', 'move the messages dealt with (all but "other") to this folder')
+    .option('--dry-run', 'read and sort, but write and move nothing')
+    .option('--json', 'print the summary as JSON')
+    .addHelpText(
+      'after',
+      commandHelp([
+        ['build-issue inbox --dry-run', 'what it would do with the mailbox in IMAP_URL'],
+        ['build-issue inbox --move-to Processed', 'and file what it dealt with'],
+        ['build-issue inbox --from returns.mbox', 'an export instead'],
+      ]),
+    )
+    .action(async (o: { from?: string; folder?: string; list?: string; moveTo?: string; dryRun?: boolean }, cmd: Command) => {
+      const { runInbox } = await import('./unsubscribe-command.js');
+      state.code = await runInbox({ ...o, json }, io, project(cmd));
+    });
+
+  program
     .command('new')
     .summary('start a new issue file (--from a previous one)')
     .description('Start a new issue file, issues/<issue>.yaml: from a commented starter, or from a previous issue with its recurring sections kept.')

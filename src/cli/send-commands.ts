@@ -112,7 +112,13 @@ function sendSummary(r: SendReport, io: Io): string {
 
 /** `status`: the test sends and the send's state, from the ledger. */
 export async function runStatus(issue: string, o: SendFlags, io: Io, project: Project): Promise<number> {
-  const st = (await sending()).sendStatus(issueArg(issue, project), project.root);
+  const { loadConfig } = await import('../config.js');
+  const config = await loadConfig(project.configFile, project.root).catch(() => undefined);
+  const st = (await sending()).sendStatus(
+    issueArg(issue, project),
+    project.root,
+    config?.suppressionFile ? path.resolve(project.root, config.suppressionFile) : undefined,
+  );
   if (o.json) {
     io.out(jsonText({ ok: true, ...st, ledgerFile: path.relative(project.cwd, st.ledgerFile) }));
     return ExitCode.OK;
@@ -133,6 +139,14 @@ export async function runStatus(issue: string, o: SendFlags, io: Io, project: Pr
     lines.push(`  sent       ${st.sent}`, `  failed     ${st.failed.length}`, `  unknown    ${st.unknown.length}`);
     for (const f of st.failed) lines.push(`    failed  ${f.email}: ${f.response}`);
     for (const u of st.unknown) lines.push(`    unknown ${u}`);
+    const h = st.health;
+    if (h) {
+      const pct = (n: number) => (h.sent ? ` (${((n / h.sent) * 100).toFixed(2)}%)` : '');
+      lines.push(
+        `  came back  ${h.hardBounces} hard bounce${h.hardBounces === 1 ? '' : 's'}${pct(h.hardBounces)}, ${h.softBounces} soft${pct(h.softBounces)}, ${h.complaints} complaint${h.complaints === 1 ? '' : 's'}${pct(h.complaints)}, ${h.unsubscribes} unsubscribe${h.unsubscribes === 1 ? '' : 's'}${pct(h.unsubscribes)} (build-issue inbox reads them)`,
+      );
+      for (const w of h.warnings) lines.push(`  warning: ${w}`);
+    }
   }
   io.out(`${lines.join('\n')}\n`);
   return ExitCode.OK;

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { NewsletterError } from '../errors.js';
 import { projectEnv } from './build-commands.js';
-import { ExitCode, type Io } from './io.js';
+import { ExitCode, jsonText, type Io } from './io.js';
 import type { Project } from './project.js';
 
 export async function runUnsubscribeServer(o: { port?: number; host?: string }, io: Io, project: Project): Promise<number> {
@@ -43,5 +43,57 @@ export async function runUnsubscribeServer(o: { port?: number; host?: string }, 
   });
   await server.close();
   io.out(`Stopped: ${count} unsubscribed while it ran.\n`);
+  return ExitCode.OK;
+}
+
+/** `inbox`: read what came back, sort it, suppress who must not be sent to again. */
+export async function runInbox(
+  o: { from?: string; folder?: string; list?: string; dryRun?: boolean; moveTo?: string; json?: boolean },
+  io: Io,
+  project: Project,
+): Promise<number> {
+  const { loadConfig } = await import('../config.js');
+  const { readInbox, RETURN_KINDS } = await import('../send/inbox.js');
+  const config = await loadConfig(project.configFile, project.root);
+  const fromCwd = (p: string | undefined) => (p === undefined ? undefined : path.relative(project.root, path.resolve(project.cwd, p)));
+  const r = await readInbox({
+    root: project.root,
+    config,
+    env: await projectEnv(io, project.root),
+    from: fromCwd(o.from),
+    folder: o.folder,
+    listFile: fromCwd(o.list),
+    dryRun: o.dryRun,
+    moveTo: o.moveTo,
+  });
+  if (o.json) {
+    io.out(jsonText({ ok: true, ...r }));
+    return ExitCode.OK;
+  }
+  const label: Record<string, string> = {
+    'hard-bounce': 'hard bounce',
+    'soft-bounce': 'soft bounce',
+    complaint: 'complaint',
+    unsubscribe: 'unsubscribe',
+    'auto-reply': 'auto-reply',
+    other: 'other',
+  };
+  const does: Record<string, string> = {
+    'hard-bounce': 'suppressed',
+    'soft-bounce': `suppressed after soft bounces on 3 sends (${r.softWatched} watched)`,
+    complaint: 'suppressed',
+    unsubscribe: 'suppressed',
+    'auto-reply': 'ignored',
+    other: 'left alone, for a person to read',
+  };
+  const lines = [`Read ${r.read} message${r.read === 1 ? '' : 's'} from ${r.source}: ${r.read - r.seenBefore} new, ${r.seenBefore} read before`];
+  for (const k of RETURN_KINDS) lines.push(`  ${label[k]!.padEnd(12)} ${String(r.counts[k]).padStart(4)}  ${does[k]}`);
+  const file = path.relative(project.cwd, path.resolve(project.root, config.suppressionFile!));
+  lines.push(
+    r.dryRun
+      ? `Dry run: nothing written; ${r.suppressed} address${r.suppressed === 1 ? '' : 'es'} would be added to ${file}.`
+      : `${r.suppressed} address${r.suppressed === 1 ? '' : 'es'} added to ${file}${r.moved ? `; ${r.moved} message${r.moved === 1 ? '' : 's'} moved to ${o.moveTo}` : ''}.`,
+  );
+  io.out(`${lines.join('\n')}\n`);
   return ExitCode.OK;
 }

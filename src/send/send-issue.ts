@@ -16,6 +16,7 @@
  *  5. Confirm (the CLI asks for the slug to be typed back)
  *  6. Send the rest, recording each outcome; pause on a burst of failures; stop cleanly on Ctrl-C
  */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildIssue, resolveIssueFile, type BuildOptions, type BuildResult } from '../build-issue.js';
 import { readEnv } from '../env-file.js';
@@ -26,6 +27,7 @@ import type { VersionDiff } from '../review/compare-versions.js';
 import { changesHtml, changesText, londonTime } from '../review/format-changes.js';
 import { changesSinceTestSend, readTestSends, recordTestSend, type TestSendRecord } from '../review/test-send-store.js';
 import { snapshotVersion } from '../review/version-snapshot.js';
+import { readReturns } from './inbox.js';
 import { describeFailure, readLedger, Ledger, now } from './ledger.js';
 import { readList, type ListResult, type Recipient, addressKey } from './list.js';
 import { takeLock } from './lock.js';
@@ -476,10 +478,61 @@ export interface SendStatus {
   capped?: { until?: string; remaining?: number; reason: string };
   /** Damage found in the ledger (the next send sets it aside). */
   warnings: string[];
+  /** What came back from the send (build-issue inbox, the unsubscribe endpoint), as counts and rates of those sent. */
+  health?: ListHealth;
+}
+
+export interface ListHealth {
+  sent: number;
+  hardBounces: number;
+  softBounces: number;
+  complaints: number;
+  unsubscribes: number;
+  /** Bounces (hard and soft) and complaints as fractions of those sent. */
+  bounceRate: number;
+  complaintRate: number;
+  /** Past the limits mail providers watch: 2% bounces, 0.1% complaints. */
+  warnings: string[];
+}
+
+/** Bounce and complaint rates mail providers act on (Gmail asks for complaints under 0.3%; 0.1% is the comfortable side of it). */
+export const BOUNCE_LIMIT = 0.02;
+export const COMPLAINT_LIMIT = 0.001;
+
+/** The health of one issue's send: its returns (sends/returns.jsonl) and the unsubscribes recorded since it started. */
+export function listHealth(root: string, slug: string, sent: number, started: string, suppressionFile?: string): ListHealth {
+  const returns = readReturns(root).filter((r) => r.issue === slug);
+  const count = (kind: string) => new Set(returns.filter((r) => r.kind === kind).flatMap((r) => r.addresses)).size;
+  let unsubscribes = new Set(returns.filter((r) => r.kind === 'unsubscribe').flatMap((r) => r.addresses)).size;
+  if (suppressionFile && existsSync(suppressionFile)) {
+    // One-click and mailto unsubscribes carry no issue: those recorded since this send started.
+    const since = Date.parse(started);
+    const lines = readFileSync(suppressionFile, 'utf8').split('\n');
+    unsubscribes = Math.max(unsubscribes, lines.filter((l) => /^[^,]+,unsubscribed,/.test(l) && Date.parse(l.split(',')[2] ?? '') >= since).length);
+  }
+  const hardBounces = count('hard-bounce');
+  const softBounces = count('soft-bounce');
+  const complaints = count('complaint');
+  const bounceRate = sent ? (hardBounces + softBounces) / sent : 0;
+  const complaintRate = sent ? complaints / sent : 0;
+  const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 ? 2 : 1)}%`;
+  const warnings = [
+    ...(bounceRate > BOUNCE_LIMIT
+      ? [
+          `${pct(bounceRate)} of this send bounced (over ${pct(BOUNCE_LIMIT)}): mail providers slow down or block senders past this; clean the list before the next send`,
+        ]
+      : []),
+    ...(complaintRate > COMPLAINT_LIMIT
+      ? [
+          `${pct(complaintRate)} of those sent complained (over ${pct(COMPLAINT_LIMIT)}): Gmail starts filtering at 0.3%; check the list is people who asked for it`,
+        ]
+      : []),
+  ];
+  return { sent, hardBounces, softBounces, complaints, unsubscribes, bounceRate, complaintRate, warnings };
 }
 
 /** A send's state, from its ledger. */
-export function sendStatus(issueArg: string, root = process.cwd()): SendStatus {
+export function sendStatus(issueArg: string, root = process.cwd(), suppressionFile?: string): SendStatus {
   const { slug } = resolveIssueFile(issueArg, path.resolve(root));
   const dir = sendsDir(path.resolve(root), slug);
   const ledgerFile = path.join(dir, 'ledger.jsonl');
@@ -498,5 +551,6 @@ export function sendStatus(issueArg: string, root = process.cwd()): SendStatus {
     last: l.last?.t,
     ...(l.last?.t === 'capped' ? { capped: { until: l.last.until, remaining: l.last.remaining, reason: l.last.reason } } : {}),
     warnings: l.warnings,
+    ...(start ? { health: listHealth(path.resolve(root), slug, states.filter((s) => s.state === 'sent').length, start.at, suppressionFile) } : {}),
   };
 }

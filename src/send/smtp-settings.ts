@@ -132,17 +132,20 @@ function readUrl(text: string): Parts | { problem: string } {
   // hyphens and dots (underscores for a container's name), or an [IPv6] address. Anything else is
   // likely the end of a password holding an "@", with the host left out.
   if (!HOST.test(url.hostname)) return { problem: 'the host is not a valid host name (letters, digits, dots and hyphens) or [IPv6 address]' };
-  let user: string;
-  let pass: string;
-  try {
-    user = decodeURIComponent(url.username);
-    pass = decodeURIComponent(url.password);
-  } catch {
-    // URIError: a % not followed by two hex digits, or an encoding that is not UTF-8.
-    return { problem: 'the user name or password holds a % that does not start a percent-encoding such as %40' };
-  }
+  const credentials = userinfo(url);
+  if (!credentials) return { problem: 'the user name or password holds a % that does not start a percent-encoding such as %40' };
+  const { user, pass } = credentials;
   if (pass && !user) return { problem: 'it has a password but no user name before it' };
   return { scheme, host: url.hostname, port: url.port, user, pass };
+}
+
+/** A URL's user name and password, percent-decoded; undefined when a % does not start a percent-encoding (or it is not UTF-8). */
+export function userinfo(url: URL): { user: string; pass: string } | undefined {
+  try {
+    return { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) };
+  } catch {
+    return undefined;
+  }
 }
 
 function defaultPort(scheme: string, loopback: boolean): number {

@@ -53,6 +53,8 @@ export interface Postfix {
   port: number;
   /** The Maildir that mail to `email` (at example.org) is delivered into. */
   maildir(email: string): string;
+  /** The files delivered to options.returnPath's Maildir (the DSNs Postfix sent back). */
+  returned(): Promise<string[]>;
   /** Files in every Maildir's new/ and cur/, as [recipient, file path]. */
   delivered(): Promise<[string, string][]>;
   /** Postfix's own log (maillog_file), for failure messages. */
@@ -64,8 +66,15 @@ export interface Postfix {
 
 const NOBODY = 65534;
 
+export interface PostfixOptions {
+  /** Addresses at example.org that are accepted, then bounced by Postfix's error transport with this status (a real DSN, to the envelope sender). */
+  bounce?: Record<string, string>;
+  /** A mailbox outside example.org that gets mail too: the sender's, where the DSNs arrive (returned()). */
+  returnPath?: string;
+}
+
 /** Configure a Postfix instance in a new temporary folder, with a Maildir for each of `mailboxes` (at example.org), and start it. */
-export async function startPostfix(mailboxes: readonly string[]): Promise<Postfix> {
+export async function startPostfix(mailboxes: readonly string[], options: PostfixOptions = {}): Promise<Postfix> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'postfix-test-'));
   // Postfix's daemons run as the postfix user and must reach the queue under it.
   await chmod(dir, 0o755);
@@ -87,7 +96,19 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
   // Maildir); any other is refused at RCPT. virtual(8) allows no regexp substitution here,
   // so the addresses are listed (texthash: needs no postmap).
   for (const email of mailboxes) if (!/^[a-z0-9][-a-z0-9._+]*@example\.org$/.test(email)) throw new Error(`not a test mailbox at example.org: ${email}`);
-  await writeFile(path.join(etc, 'virtual_mailboxes'), mailboxes.map((e) => `${e} example.org/${e.slice(0, e.indexOf('@'))}/\n`).join(''));
+  const bounce = Object.entries(options.bounce ?? {});
+  for (const [email] of bounce) if (!/^[a-z0-9][-a-z0-9._+]*@example\.org$/.test(email)) throw new Error(`not a test address at example.org: ${email}`);
+  const ret = options.returnPath
+    ? { domain: options.returnPath.slice(options.returnPath.indexOf('@') + 1), local: options.returnPath.slice(0, options.returnPath.indexOf('@')) }
+    : undefined;
+  const boxes = [
+    ...mailboxes.map((e) => `${e} example.org/${e.slice(0, e.indexOf('@'))}/`),
+    // Accepted at RCPT (the map lists them), then routed to the error transport (transport_maps wins).
+    ...bounce.map(([e]) => `${e} example.org/${e.slice(0, e.indexOf('@'))}/`),
+    ...(ret ? [`${options.returnPath} ${ret.domain}/${ret.local}/`] : []),
+  ];
+  await writeFile(path.join(etc, 'virtual_mailboxes'), boxes.map((l) => `${l}\n`).join(''));
+  await writeFile(path.join(etc, 'transport'), bounce.map(([e, status]) => `${e} error:${status}\n`).join(''));
   const main: Record<string, string> = {
     compatibility_level: '3.6',
     queue_directory: queue,
@@ -104,7 +125,10 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
     relayhost: '',
     // Nothing leaves this instance: anything not at example.org bounces at once.
     default_transport: 'error:this test Postfix delivers to example.org only',
-    virtual_mailbox_domains: 'example.org',
+    virtual_mailbox_domains: ret ? `example.org, ${ret.domain}` : 'example.org',
+    transport_maps: `texthash:${path.join(etc, 'transport')}`,
+    // Those routed to the error transport are accepted, then bounced: a DSN, as a remote server's later refusal makes.
+    ...(bounce.length ? { smtpd_reject_unlisted_recipient: 'no' } : {}),
     virtual_mailbox_base: mail,
     virtual_mailbox_maps: `texthash:${path.join(etc, 'virtual_mailboxes')}`,
     virtual_uid_maps: `static:${NOBODY}`,
@@ -176,6 +200,13 @@ export async function startPostfix(mailboxes: readonly string[]): Promise<Postfi
     dir,
     port,
     maildir: (email) => path.join(mail, 'example.org', email.slice(0, email.indexOf('@'))),
+    async returned() {
+      if (!ret) return [];
+      const box = path.join(mail, ret.domain, ret.local);
+      const out: string[] = [];
+      for (const sub of ['new', 'cur']) for (const f of await readdir(path.join(box, sub)).catch(() => [] as string[])) out.push(path.join(box, sub, f));
+      return out;
+    },
     async delivered() {
       const base = path.join(mail, 'example.org');
       const out: [string, string][] = [];
