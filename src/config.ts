@@ -53,6 +53,9 @@ export const ConfigSchema = z
       })
       .describe('Who the email is from'),
     replyTo: Email.optional().describe('Where replies go, if not to the sender'),
+    bounceAddress: Email.optional().describe(
+      "Where bounces go (the envelope sender, MAIL FROM), if not to the sender's address: a mailbox of their own keeps them out of the team's inbox; build-issue inbox reads it",
+    ),
     editors: z.array(Email).min(1).describe("Editors' addresses: test sends go to them"),
     postalAddress: z.string().trim().min(1).describe("The sender's postal address, shown in the footer (UK PECR and US CAN-SPAM expect one)"),
     unsubscribe: z

@@ -150,6 +150,8 @@ describe('through a real Postfix on 127.0.0.1', () => {
         expect(links![2]).toBe(token);
         expect(readUnsubscribeToken(keys, token), file).toBe(to);
         expect(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m.test(unfolded)).toBe(true);
+        // The footer's link carries the same token: each body differs there, and dkimpy checks each body hash below.
+        expect(mail.html).toContain(`href="${UNSUBSCRIBE_PAGE}?t=${token}"`);
         expect(mail.subject).toBe(
           EDITORS.includes(to) ? '[TEST] July 2025: LASOB, VESS, Practice Spotlight, NRM' : 'July 2025: LASOB, VESS, Practice Spotlight, NRM',
         );

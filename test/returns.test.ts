@@ -134,6 +134,22 @@ describe('inbox on an export', () => {
     expect(moved.err).toContain('not on an mbox file');
   });
 
+  it('bounceAddress is the envelope sender: bounces go there, the From stays the sender', async () => {
+    const { startSink } = await import('./smtp-sink.js');
+    const sink = await startSink();
+    try {
+      const { project } = await withMaildir([]);
+      const config = path.join(project, 'newsletter.config.yaml');
+      await writeFile(config, `${await readFile(config, 'utf8')}bounceAddress: bounces@londoncouncils.gov.uk\n`);
+      const r = await runCli(['test-send', 'july-2025'], project, { SMTP_URL: sink.url });
+      expect(r.code, r.err).toBe(0);
+      expect(sink.messages[0]!.from).toBe('bounces@londoncouncils.gov.uk');
+      expect((await sink.parse(0)).from?.value[0]?.address).toBe(SENDER);
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('says what is missing: no mailbox to read, no suppression file', async () => {
     const { project } = await withMaildir([]);
     const none = await runCli(['inbox'], project);

@@ -154,14 +154,17 @@ describe('the unsubscribe endpoint', () => {
     expect(statuses).toEqual([400, 400, 400, 400, 400, 429, 429]);
   });
 
-  it('kill -9 in the middle of a stream of unsubscribes: the file is whole, and holds everyone who was answered 200', async () => {
-    const project = await makeProject();
-    const config = path.join(project, 'newsletter.config.yaml');
-    await writeFile(config, `${await readFile(config, 'utf8')}\nsuppressionFile: lists/unsubscribed.csv\nlistId: ${JSON.stringify(LIST)}\n`);
+  /** A project keeping lists/unsubscribed.csv, and `unsubscribe-server` running in it as a process of its own. */
+  async function endpointProcess(project?: string) {
+    const dir = project ?? (await makeProject());
+    if (!project) {
+      const config = path.join(dir, 'newsletter.config.yaml');
+      await writeFile(config, `${await readFile(config, 'utf8')}\nsuppressionFile: lists/unsubscribed.csv\nlistId: ${JSON.stringify(LIST)}\n`);
+    }
     // A free port: taken and given back (the command takes no port 0).
     const port = await freePort();
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'unsubscribe-server', '--port', String(port)], {
-      cwd: project,
+      cwd: dir,
       env: { ...process.env, UNSUBSCRIBE_SECRET: SECRET, DEBUG: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -169,11 +172,26 @@ describe('the unsubscribe endpoint', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise((r) => child.on('exit', r));
+    open.push({ close: async () => void (child.exitCode === null && child.kill('SIGKILL')) });
     while (!/Unsubscribe endpoint: (http:\S+)/.test(out)) {
       if (child.exitCode !== null) throw new Error(out);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const url = /Unsubscribe endpoint: (http:\S+)/.exec(out)![1]!;
+    return { project: dir, child, exited, url: /Unsubscribe endpoint: (http:\S+)/.exec(out)![1]!, output: () => out };
+  }
+
+  it('two endpoint processes writing one suppression file at once: nobody lost', async () => {
+    const a = await endpointProcess();
+    const b = await endpointProcess(a.project);
+    const emails = Array.from({ length: 60 }, (_, i) => `both${i}@example.org`);
+    const answers = await Promise.all(emails.map((e, i) => oneClick(i % 2 ? a.url : b.url, unsubscribeToken(keys, e))));
+    expect(answers.map((r) => r.status)).toEqual(emails.map(() => 200));
+    expect(await readSuppressions(path.join(a.project, 'lists', 'unsubscribed.csv'))).toEqual(new Set(emails));
+    expect(existsSync(path.join(a.project, 'lists', '.unsubscribed.csv.lock'))).toBe(false);
+  });
+
+  it('kill -9 in the middle of a stream of unsubscribes: the file is whole, and holds everyone who was answered 200', async () => {
+    const { project, child, exited, url, output } = await endpointProcess();
     const acknowledged: string[] = [];
     let killed = false;
     let answered = 0;
@@ -194,7 +212,7 @@ describe('the unsubscribe endpoint', () => {
       }
     };
     await Promise.all([0, 1, 2, 3].map(worker));
-    expect(killed, out).toBe(true);
+    expect(killed, output()).toBe(true);
     await exited;
     const file = path.join(project, 'lists', 'unsubscribed.csv');
     const recorded = await readSuppressions(file);
@@ -244,6 +262,11 @@ describe('a send with personal unsubscribe links', () => {
       expect(url.startsWith(`${PAGE}?t=`)).toBe(true);
       const token = new URL(url).searchParams.get('t')!;
       expect(header).toContain(`subject=Unsubscribe%20${token}`);
+      // The footer's visible link is the reader's own too, in both parts; the rest of the body is everyone's.
+      expect(mail.html).toContain(`href="${PAGE}?t=${token}"`);
+      expect(mail.html).not.toContain(`href="${PAGE}"`);
+      expect(mail.text).toContain(`${PAGE}?t=${token}`);
+      expect(mail.text).toContain('Dear colleagues,');
       tokens.set(sink.messages[i]!.to[0]!, token);
     }
     expect(new Set(tokens.values()).size).toBe(4);

@@ -264,7 +264,7 @@ export async function readInbox(o: InboxOptions): Promise<InboxReport> {
   const onList = list ? new Set(list.recipients.map((r) => addressKey(r.email))) : undefined;
   const ctx = {
     unsubscribeAddress: config.unsubscribe.mailto,
-    ownAddresses: [config.sender.address, ...(config.replyTo ? [config.replyTo] : [])],
+    ownAddresses: [config.sender.address, ...(config.replyTo ? [config.replyTo] : []), ...(config.bounceAddress ? [config.bounceAddress] : [])],
     keys: unsubscribeKeysFor(config, o.env, 'test'),
     onList: onList ? (k: string) => onList.has(k) : undefined,
   };

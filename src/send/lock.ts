@@ -295,10 +295,13 @@ function shown(file: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
-/** Take the lock, or throw ESEND_REFUSED naming the process that holds it. Returns the release function. */
-export function takeLock(dir: string, slug: string): () => void {
+/**
+ * Take the lock, or throw ESEND_REFUSED naming the process that holds it. Returns the release
+ * function. `name` is the lock file's (the send's, by default; the suppression file has its own).
+ */
+export function takeLock(dir: string, slug: string, name = 'send.lock'): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, 'send.lock');
+  const file = path.join(dir, name);
   const start = processStart('self');
   const boot = bootId();
   const me: LockInfo = {

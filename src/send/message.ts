@@ -16,6 +16,7 @@ import { NewsletterError } from '../errors.js';
 import { wireAddress } from '../issue/email-address.js';
 import { foldableHeader, listHeaders, senderDomain } from '../render/build-eml.js';
 import { replaceAssetUrls, type LocalAsset } from '../issue/load-assets.js';
+import { personalBody, TOKEN_MARK } from './personal-body.js';
 import { unsubscribeToken, unsubscribeUrl, type UnsubscribeKeys } from './unsubscribe-token.js';
 
 /** The list headers live with the .eml (render/), so the review copy carries them too; re-exported for senders. */
@@ -202,30 +203,27 @@ export function relaxedBodyHash(body: string): string {
  * callback), so connections sign in parallel. Signing the whole message per copy
  * (nodemailer's DKIM stream) hashed the 100 KB body again every time.
  */
-function sharedDkim(key: { domainName: string; keySelector: string; key: KeyObject }, sharedHead: string, body: string, ownHeaders: readonly string[]) {
+function sharedDkim(key: { domainName: string; keySelector: string; key: KeyObject }, sharedHead: string, ownHeaders: readonly string[]) {
   const clean = (v: string) => v.replace(/[\x00-\x1f\x7f;=]/g, '');
   const shared = new Map<string, string>();
   // The last of a repeated field is the one signed (RFC 6376 5.4.2), as nodemailer does.
   for (const [name, line] of headerFields(sharedHead)) if (!ownHeaders.includes(name)) shared.set(name, relaxedValue(line));
   const names = [...new Set(DKIM_SIGNED_HEADERS.toLowerCase().split(':'))].filter((n) => ownHeaders.includes(n) || shared.has(n));
   const domain = domainToASCII(clean(key.domainName)) || clean(key.domainName).toLowerCase();
-  const tags = [
-    'v=1',
-    'a=rsa-sha256',
-    'c=relaxed/relaxed',
-    `d=${domain}`,
-    'q=dns/txt',
-    `s=${clean(key.keySelector)}`,
-    `bh=${relaxedBodyHash(body)}`,
-    `h=${names.join(':')}`,
-  ];
-  const header = `${foldLines(`DKIM-Signature: ${tags.join('; ')}`, 76)};\r\n b=`;
-  const signedHeader = `dkim-signature:${relaxedValue(header)}`;
-  return (own: string): Promise<Buffer> => {
+  const headerFor = (bh: string) => {
+    const tags = ['v=1', 'a=rsa-sha256', 'c=relaxed/relaxed', `d=${domain}`, 'q=dns/txt', `s=${clean(key.keySelector)}`, `bh=${bh}`, `h=${names.join(':')}`];
+    const header = `${foldLines(`DKIM-Signature: ${tags.join('; ')}`, 76)};\r\n b=`;
+    return { header, signed: `dkim-signature:${relaxedValue(header)}` };
+  };
+  // Most sends share the body, and so the signature header up to b=: made once, for the first body hash it is asked for.
+  let last: { bh: string; header: string; signed: string } | undefined;
+  return (own: string, bh: string): Promise<Buffer> => {
+    if (last?.bh !== bh) last = { bh, ...headerFor(bh) };
+    const { header, signed } = last;
     const mine = new Map(headerFields(own).map(([n, l]) => [n, relaxedValue(l)] as const));
     let data = '';
     for (const n of names) data += `${n}:${mine.get(n) ?? shared.get(n)}\r\n`;
-    data += signedHeader;
+    data += signed;
     return new Promise((resolve, reject) =>
       sign('sha256', Buffer.from(data, 'latin1'), key.key, (err, signature) => {
         if (err) return reject(err);
@@ -239,13 +237,27 @@ function sharedDkim(key: { domainName: string; keySelector: string; key: KeyObje
   };
 }
 
+/** The unsubscribe page's address in the body (the footer's link: an href, and the plain text's reference), as the placeholder's. */
+function footerPlaceholder(url: string): { html: (html: string) => string; text: (text: string) => string } {
+  const attr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  const marked = unsubscribeUrl(url, TOKEN_MARK);
+  return {
+    html: (html) => html.split(`href="${attr(url)}"`).join(`href="${attr(marked)}"`),
+    // The address as a word of its own (not the start of a longer one).
+    text: (text) => text.replace(new RegExp(`${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w/?#&=%.-])`, 'g'), marked),
+  };
+}
+
 /** Build the shared message once. */
 export async function prepareMessage(build: BuildResult, config: Config, options: PrepareOptions): Promise<PreparedMessage> {
   const subject = `${options.subjectPrefix ?? ''}${build.issue.subject}`;
   const inline = options.inlineImages ?? [];
   const cid = (a: LocalAsset) => `${a.name}@${build.slug}`;
-  const parts = withPreface(build.html, build.text, options.preface);
   const personal = options.unsubscribe;
+  // With a page to link to, the footer's link carries the reader's token too: a placeholder for now.
+  const linkInBody = personal && config.unsubscribe.url ? footerPlaceholder(config.unsubscribe.url) : undefined;
+  const written = withPreface(build.html, build.text, options.preface);
+  const parts = linkInBody ? { html: linkInBody.html(written.html), text: linkInBody.text(written.text) } : written;
   const composed = await new MailComposer({
     from: { name: config.sender.name, address: wireAddress(config.sender.address) },
     replyTo: config.replyTo === undefined ? undefined : wireAddress(config.replyTo),
@@ -269,14 +281,14 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const sharedBody = dotStuff(body);
   // What the receiver reads once the dots are undone: CRLF line ends. The body starts after the blank line.
   const crlf = (b: Buffer) => b.toString('latin1').replace(/\r?\n|\r/g, '\r\n');
-  const signCopy = key
-    ? sharedDkim(key, crlf(Buffer.from(head, 'latin1')), crlf(body).slice(4), personal ? [...OWN_HEADERS, 'list-unsubscribe'] : OWN_HEADERS)
-    : undefined;
+  const signCopy = key ? sharedDkim(key, crlf(Buffer.from(head, 'latin1')), personal ? [...OWN_HEADERS, 'list-unsubscribe'] : OWN_HEADERS) : undefined;
+  const sharedBh = key ? relaxedBodyHash(crlf(body).slice(4)) : '';
+  // The footer's link, personal too: the body cut at its placeholder, once (personal-body.ts).
+  const cut = linkInBody ? personalBody(crlf(body)) : undefined;
   const mailto = wireAddress(config.unsubscribe.mailto);
   /** The recipient's own List-Unsubscribe: the one-click URL (when there is a page) and the mailto, both with their token. */
-  const unsubscribeLine = (email: string) => {
-    if (!personal) return '';
-    const token = unsubscribeToken(personal, email);
+  const unsubscribeLine = (token: string | undefined) => {
+    if (!token) return '';
     const links = [`<mailto:${mailto}?subject=Unsubscribe%20${token}>`];
     if (config.unsubscribe.url) links.unshift(`<${unsubscribeUrl(config.unsubscribe.url, token)}>`);
     return `\r\n${folded(`List-Unsubscribe: ${links.join(', ')}`)}`;
@@ -286,18 +298,26 @@ export async function prepareMessage(build: BuildResult, config: Config, options
   const tag = `${build.slug}.${build.hash.slice(0, 12)}`;
 
   return {
-    from: wireAddress(config.sender.address),
+    // The envelope sender: where bounces go.
+    from: wireAddress(config.bounceAddress ?? config.sender.address),
     subject,
     size: shared.length + body.length,
     dotStuffed: true,
     async forRecipient(to) {
+      const token = personal ? unsubscribeToken(personal, to.email) : undefined;
       const own = Buffer.from(
         // Folded at spaces to 76 octets a line: a long name cannot make a line over RFC 5322's limit.
-        `\r\n${folded(`To: ${formatAddress(to.wire ?? wireAddress(to.email), to.name)}`)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>${unsubscribeLine(to.email)}`,
+        `\r\n${folded(`To: ${formatAddress(to.wire ?? wireAddress(to.email), to.name)}`)}\r\nDate: ${new Date().toUTCString().replace('GMT', '+0000')}\r\nMessage-ID: <${tag}.${randomBytes(9).toString('base64url')}@${domain}>${unsubscribeLine(token)}`,
         'utf8',
       );
+      if (cut && token) {
+        const mine = cut.windowsFor(token);
+        const bodyChunks = cut.shared.flatMap((piece, i) => (i < mine.data.length ? [piece, mine.data[i]!] : [piece]));
+        if (!signCopy) return [shared, own, ...bodyChunks];
+        return [await signCopy(own.toString('latin1'), cut.bodyHash(mine.canonical)), shared, own, ...bodyChunks];
+      }
       if (!signCopy) return [shared, own, sharedBody];
-      return [await signCopy(own.toString('latin1')), shared, own, sharedBody];
+      return [await signCopy(own.toString('latin1'), sharedBh), shared, own, sharedBody];
     },
   };
 }

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { NewsletterError } from '../errors.js';
 import { addressKey } from '../issue/email-address.js';
 import { EMAIL_HEADERS, findColumns, normaliseHeader, openFile, parseRows } from './csv-file.js';
+import { takeLock } from './lock.js';
 
 /**
  * Read the suppression file (unsubscribed addresses): a CSV with an email column,
@@ -146,7 +147,17 @@ export function addSuppressions(file: string, add: readonly SuppressionEntry[]):
     writeAtomically(file, `${text}\n`);
     return added;
   };
-  const next = (writing.get(file) ?? Promise.resolve()).then(run, run);
+  // One writer at a time in this process (the queue), and across processes (the lock file):
+  // the endpoint and `inbox` may both be writing.
+  const locked = async () => {
+    const release = await lockSuppressions(file);
+    try {
+      return await run();
+    } finally {
+      release();
+    }
+  };
+  const next = (writing.get(file) ?? Promise.resolve()).then(locked, locked);
   writing.set(
     file,
     next.catch(() => {}),
@@ -176,5 +187,28 @@ function writeAtomically(file: string, text: string): void {
     fsyncSync(dir);
   } finally {
     closeSync(dir);
+  }
+}
+
+/** How long a write waits for another process's write to the suppression file (each takes milliseconds). */
+const LOCK_WAIT_MS = 30_000;
+
+/** The suppression file's lock (.<name>.lock beside it), waited for while another live process holds it. */
+async function lockSuppressions(file: string): Promise<() => void> {
+  const dir = path.dirname(file);
+  const name = `.${path.basename(file)}.lock`;
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      return takeLock(dir, path.basename(file), name);
+    } catch (err) {
+      if (!(err instanceof NewsletterError) || err.code !== 'ESEND_REFUSED' || Date.now() > until)
+        throw err instanceof NewsletterError && err.code === 'ESEND_REFUSED'
+          ? new NewsletterError('ELIST', `${file}: another process has been writing it for ${LOCK_WAIT_MS / 1000} s`, {
+              hint: `${err.message}. If no such process is running, delete ${path.join(dir, name)} and try again.`,
+            })
+          : err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
 }
