@@ -134,6 +134,23 @@ describe('inbox on an export', () => {
     expect(moved.err).toContain('not on an mbox file');
   });
 
+  it('"please remove me" without a link counts from an address a send went to, and is left for a person otherwise', async () => {
+    const byHand = await readFile(path.join(FIXTURES, 'unsubscribe-by-hand.eml'));
+    const { project, maildir } = await withMaildir([byHand.toString('latin1')]);
+    const first = await runCli(['inbox', '--from', 'returns', '--dry-run', '--json'], project);
+    expect(JSON.parse(first.out)).toMatchObject({ counts: { unsubscribe: 0, other: 1 } });
+    // July went to reader-manual@example.org.
+    await mkdir(path.join(project, 'sends', 'july-2025'), { recursive: true });
+    await writeFile(
+      path.join(project, 'sends', 'july-2025', 'ledger.jsonl'),
+      `${JSON.stringify({ t: 'sent', email: 'Reader-Manual@example.org', at: new Date().toISOString(), response: '250' })}\n`,
+    );
+    const second = await runCli(['inbox', '--from', 'returns', '--json'], project);
+    expect(JSON.parse(second.out)).toMatchObject({ counts: { unsubscribe: 1 }, suppressed: 1 });
+    expect(await readFile(path.join(project, 'lists', 'unsubscribed.csv'), 'utf8')).toMatch(/^reader-manual@example\.org,unsubscribed,/m);
+    expect(await readdir(path.join(maildir, 'new'))).toHaveLength(1);
+  });
+
   it('bounceAddress is the envelope sender: bounces go there, the From stays the sender', async () => {
     const { startSink } = await import('./smtp-sink.js');
     const sink = await startSink();

@@ -283,7 +283,10 @@ export function makeProgram(io: Io, json: boolean, version: string, state: RunSt
     .showHelpAfterError('(run "build-issue inbox --help" for usage)')
     .option('--from <file>', 'read an mbox file or a Maildir folder instead of IMAP_URL (from the folder you are in)')
     .option('--folder <name>', 'the IMAP folder to read (default: INBOX)')
-    .option('--list <file.csv>', 'the circulation list: a "please remove me" without a link counts when it is from an address on it')
+    .option(
+      '--list <file.csv>',
+      'the circulation list: a "please remove me" without a link counts when it is from an address on it (default: everyone a send went to)',
+    )
     .option('--move-to <folder>', 'move the messages dealt with (all but "other") to this folder')
     .option('--dry-run', 'read and sort, but write and move nothing')
     .option('--json', 'print the summary as JSON')

@@ -10,7 +10,7 @@
  * - Never deletes mail; moves what it dealt with to a folder only when asked (--move-to).
  * - A soft bounce suppresses an address once it has soft-bounced on three different sends.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
@@ -35,7 +35,7 @@ export interface InboxOptions {
   from?: string;
   /** The IMAP folder to read. @default INBOX */
   folder?: string;
-  /** The circulation list: a request to be removed, without a token, counts when it comes from an address on it. */
+  /** The circulation list: a request to be removed, without a token, counts when it comes from an address on it. @default everyone a send went to */
   listFile?: string;
   dryRun?: boolean;
   /** Move what was dealt with (all but "other") to this folder (IMAP or Maildir). */
@@ -245,6 +245,31 @@ async function imapSource(rawUrl: string, folder: string): Promise<Source> {
   };
 }
 
+/** Every address a send to the list went to (the "sent" records of sends/<issue>/ledger.jsonl). */
+function sentTo(sendsRoot: string): Set<string> {
+  const out = new Set<string>();
+  let slugs: string[] = [];
+  try {
+    slugs = readdirSync(sendsRoot);
+  } catch {
+    return out;
+  }
+  for (const slug of slugs) {
+    const file = path.join(sendsRoot, slug, 'ledger.jsonl');
+    if (!existsSync(file)) continue;
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.includes('"t":"sent"')) continue;
+      try {
+        const r = JSON.parse(line) as { t?: string; email?: string };
+        if (r.t === 'sent' && r.email) out.add(addressKey(r.email));
+      } catch {
+        // a damaged line: the send that owns the ledger reports it
+      }
+    }
+  }
+  return out;
+}
+
 /** Read, sort and record what came back; suppress who must not be sent to again. */
 export async function readInbox(o: InboxOptions): Promise<InboxReport> {
   const { config } = o;
@@ -260,13 +285,14 @@ export async function readInbox(o: InboxOptions): Promise<InboxReport> {
     throw new NewsletterError('EUSAGE', '--move-to works on a mailbox or a Maildir folder, not on an mbox file', {
       hint: 'Leave --move-to out for an mbox export.',
     });
+  // Who is "on the list", for a request to be removed without a token: the list given, else everyone a send went to.
   const list = o.listFile ? await readList(path.resolve(o.root, o.listFile), { shownAs: o.listFile }) : undefined;
-  const onList = list ? new Set(list.recipients.map((r) => addressKey(r.email))) : undefined;
+  const onList = list ? new Set(list.recipients.map((r) => addressKey(r.email))) : sentTo(path.join(o.root, 'sends'));
   const ctx = {
     unsubscribeAddress: config.unsubscribe.mailto,
     ownAddresses: [config.sender.address, ...(config.replyTo ? [config.replyTo] : []), ...(config.bounceAddress ? [config.bounceAddress] : [])],
     keys: unsubscribeKeysFor(config, o.env, 'test'),
-    onList: onList ? (k: string) => onList.has(k) : undefined,
+    onList: (k: string) => onList.has(k),
   };
   const earlier = readReturns(o.root);
   const known = new Set(earlier.map((r) => r.id));
