@@ -57,15 +57,13 @@ export interface InboxReport {
   dryRun: boolean;
 }
 
-/** A message as read: its bytes, and how to move it. */
-interface Item {
-  raw: Buffer;
-  handle: string | number;
-}
+/** A message as read: its bytes (or only its Message-ID, when that was read before), and how to move it. */
+type Item = { raw: Buffer; handle: string | number } | { seen: string; handle: string | number };
 
 interface Source {
   shown: string;
-  items(): AsyncIterable<Item>;
+  /** The messages; those whose Message-ID is in `known` may come without their bytes. */
+  items(known: ReadonlySet<string>): AsyncIterable<Item>;
   /** Move these (by handle) to `folder`. */
   move?(handles: (string | number)[], folder: string): Promise<void>;
   close(): Promise<void>;
@@ -225,10 +223,15 @@ async function imapSource(rawUrl: string, folder: string): Promise<Source> {
   const lock = await client.getMailboxLock(folder);
   return {
     shown: `${s.shown} (${folder})`,
-    async *items() {
-      const uids: number[] = [];
-      for await (const m of client.fetch('1:*', { uid: true })) uids.push(m.uid);
-      for (const uid of uids) {
+    async *items(known) {
+      // The envelopes first: a message read on an earlier run is not downloaded again.
+      const list: { uid: number; id?: string }[] = [];
+      for await (const m of client.fetch('1:*', { uid: true, envelope: true })) list.push({ uid: m.uid, id: m.envelope?.messageId });
+      for (const { uid, id } of list) {
+        if (id && known.has(id)) {
+          yield { seen: id, handle: uid };
+          continue;
+        }
         const m = await client.fetchOne(String(uid), { source: true }, { uid: true });
         if (m && m.source !== undefined) yield { raw: m.source, handle: uid };
       }
@@ -303,8 +306,12 @@ export async function readInbox(o: InboxOptions): Promise<InboxReport> {
   let read = 0;
   let seenBefore = 0;
   try {
-    for await (const item of source.items()) {
+    for await (const item of source.items(known)) {
       read++;
+      if ('seen' in item) {
+        seenBefore++;
+        continue;
+      }
       const c = await classifyReturn(item.raw, ctx);
       if (known.has(c.id)) {
         seenBefore++;
