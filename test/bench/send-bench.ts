@@ -2,7 +2,10 @@
  * The send benchmark: our sender against Postfix's smtp-source, both pushing
  * July-sized messages into Postfix's smtp-sink on 127.0.0.1 (Debian package
  * postfix; both tools run without the mail daemon), paired runs at the same
- * concurrency; then peak memory for 100,000 recipients (and 10,000, to show it
+ * concurrency. smtp-source runs with -d, keeping each connection for the next message as
+ * our sender does (without it, it reconnects for every message and the comparison flatters
+ * us), and is timed as a whole process (its start is a few milliseconds); ours is timed from
+ * the first connection to the ledger's last flush. Then peak memory for 100,000 recipients (and 10,000, to show it
  * is flat in list size).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -71,7 +74,20 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
       const t = performance.now();
       execFileSync(
         sourceBin,
-        ['-s', String(connections), '-l', String(messageBytes), '-m', String(n), '-f', 'news@example.org', '-t', 'reader@example.org', `127.0.0.1:${port}`],
+        [
+          '-d',
+          '-s',
+          String(connections),
+          '-l',
+          String(messageBytes),
+          '-m',
+          String(n),
+          '-f',
+          'news@example.org',
+          '-t',
+          'reader@example.org',
+          `127.0.0.1:${port}`,
+        ],
         { stdio: 'ignore' },
       );
       theirs.push(n / ((performance.now() - t) / 1000));
@@ -80,8 +96,8 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
     const ratios = ours.map((o, i) => o / theirs[i]!);
     console.log(`6. Sending ${n} July-sized messages (${messageBytes} bytes) to Postfix's smtp-sink on 127.0.0.1, ${connections} connections, ${pairs} pairs`);
     console.log(`  ours, ledger on   median ${median(ours).toFixed(0)} msg/s  (${ours.map((x) => x.toFixed(0)).join(', ')})`);
-    console.log(`  smtp-source       median ${median(theirs).toFixed(0)} msg/s  (${theirs.map((x) => x.toFixed(0)).join(', ')})`);
-    console.log(`  ratio ours/smtp-source: ${median(ratios).toFixed(2)}x (median of pairs); target at least 0.8x\n`);
+    console.log(`  smtp-source -d    median ${median(theirs).toFixed(0)} msg/s  (${theirs.map((x) => x.toFixed(0)).join(', ')})`);
+    console.log(`  ratio ours/smtp-source -d: ${median(ratios).toFixed(2)}x (median of pairs); goal at least 0.9x (issue 17)\n`);
 
     const small = runChild(root, Math.round(big / 10), connections, url);
     const large = runChild(root, big, connections, url);
