@@ -8,7 +8,8 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { parseImapUrl, readInbox, readReturns } from '../src/send/inbox.js';
+import { parseImapUrl, readInbox } from '../src/send/inbox.js';
+import { readReturns } from '../src/send/returns-store.js';
 import { classifyReturn } from '../src/send/returns.js';
 import { unsubscribeKeys, unsubscribeToken } from '../src/send/unsubscribe-token.js';
 import { makeProject, rejection, ROOT, runCli } from './helpers.js';
@@ -115,6 +116,24 @@ describe('inbox on an export', () => {
     expect(r.out).toContain('1 message moved to Processed');
     expect(await readdir(path.join(maildir, '.Processed', 'cur'))).toHaveLength(1);
     expect(await readdir(path.join(maildir, 'new'))).toHaveLength(1);
+  });
+
+  it('through the bundle the CLI runs (imapflow and mailparser are left out of it and required from node_modules)', async () => {
+    const { project } = await withMaildir([dsn('gone@example.org', '5.1.1', 'july-2025', 1)]);
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const run = promisify(execFile);
+    const file = await run(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'inbox', '--from', 'returns', '--json'], { cwd: project });
+    expect(JSON.parse(file.stdout)).toMatchObject({ read: 1, counts: { 'hard-bounce': 1 }, suppressed: 1 });
+    // The IMAP client loads too: it gets as far as the (closed) port.
+    const imap = await run(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'inbox', '--dry-run'], {
+      cwd: project,
+      env: { ...process.env, IMAP_URL: 'imap://u:p@127.0.0.1:9', DEBUG: '' },
+    }).then(
+      () => '',
+      (e: { stderr: string }) => e.stderr,
+    );
+    expect(imap).toMatch(/could not read the mailbox imap:\/\/u:\*\*\*@127\.0\.0\.1:9: connect ECONNREFUSED/);
   });
 
   it('an mbox export; --move-to is refused for one', async () => {

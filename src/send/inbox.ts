@@ -10,8 +10,9 @@
  * - Never deletes mail; moves what it dealt with to a folder only when asked (--move-to).
  * - A soft bounce suppresses an address once it has soft-bounced on three different sends.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import type { Config } from '../config.js';
@@ -20,6 +21,7 @@ import { addressKey } from '../issue/email-address.js';
 import { readList } from './list.js';
 import { classifyReturn, type ClassifiedReturn, type ReturnKind } from './returns.js';
 import { userinfo } from './smtp-settings.js';
+import { appendReturns, readReturns } from './returns-store.js';
 import { addSuppressions, type SuppressionEntry } from './suppression.js';
 import { unsubscribeKeysFor } from './unsubscribe-token.js';
 
@@ -67,46 +69,6 @@ interface Source {
   /** Move these (by handle) to `folder`. */
   move?(handles: (string | number)[], folder: string): Promise<void>;
   close(): Promise<void>;
-}
-
-/** The record of one message read, in sends/returns.jsonl. */
-export interface ReturnRecord {
-  id: string;
-  kind: ReturnKind;
-  addresses: string[];
-  issue?: string;
-  status?: string;
-  at: string;
-}
-
-export const returnsFile = (root: string) => path.join(root, 'sends', 'returns.jsonl');
-
-/** The records of earlier runs; a torn last line (a crash) is ignored, its message is read again. */
-export function readReturns(root: string): ReturnRecord[] {
-  const file = returnsFile(root);
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .flatMap((l) => {
-      try {
-        return l ? [JSON.parse(l) as ReturnRecord] : [];
-      } catch {
-        return [];
-      }
-    });
-}
-
-function appendReturns(root: string, records: ReturnRecord[]): void {
-  if (!records.length) return;
-  const file = returnsFile(root);
-  mkdirSync(path.dirname(file), { recursive: true });
-  appendFileSync(file, records.map((r) => `${JSON.stringify(r)}\n`).join(''), { mode: 0o600 });
-  const fd = openSync(file, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** mbox (mboxrd and mboxo): messages start at a line "From "; ">From " lines inside are unescaped once. */
@@ -197,7 +159,8 @@ export function parseImapUrl(raw: string): { host: string; port: number; secure:
 
 async function imapSource(rawUrl: string, folder: string): Promise<Source> {
   const s = parseImapUrl(rawUrl);
-  const { ImapFlow } = await import('imapflow');
+  // Required (not imported) when needed: the bundle leaves it in node_modules (scripts/bundle.mjs).
+  const { ImapFlow } = createRequire(import.meta.url)('imapflow') as typeof import('imapflow');
   const client = new ImapFlow({
     host: s.host.replace(/^\[|\]$/g, ''),
     port: s.port,

@@ -16,7 +16,7 @@
  * tie a bounce to the send that caused it: our Message-IDs are <slug.hash.random@domain>.
  */
 import { createHash } from 'node:crypto';
-import { simpleParser } from 'mailparser';
+import { createRequire } from 'node:module';
 import { addressKey } from '../issue/email-address.js';
 import { readUnsubscribeToken, type UnsubscribeKeys } from './unsubscribe-token.js';
 
@@ -133,6 +133,8 @@ const isHard = (status: string) => status.startsWith('5.') && !/^5\.[47]\./.test
 export async function classifyReturn(raw: Buffer, ctx: ReturnContext): Promise<ClassifiedReturn> {
   const text = raw.toString('latin1');
   const { top, children } = parts(text);
+  // Required when first needed (only inbox reads returned mail); the bundle leaves it in node_modules.
+  const { simpleParser } = createRequire(import.meta.url)('mailparser') as typeof import('mailparser');
   const mail = await simpleParser(raw, { skipHtmlToText: false, skipTextToHtml: true, skipImageLinks: true });
   const id = mail.messageId ?? `sha256:${createHash('sha256').update(raw).digest('hex').slice(0, 32)}`;
   const own = new Set([ctx.unsubscribeAddress, ...ctx.ownAddresses].map(addressKey));

@@ -27,7 +27,7 @@ import type { VersionDiff } from '../review/compare-versions.js';
 import { changesHtml, changesText, londonTime } from '../review/format-changes.js';
 import { changesSinceTestSend, readTestSends, recordTestSend, type TestSendRecord } from '../review/test-send-store.js';
 import { snapshotVersion } from '../review/version-snapshot.js';
-import { readReturns } from './inbox.js';
+import { readReturns } from './returns-store.js';
 import { describeFailure, readLedger, Ledger, now } from './ledger.js';
 import { readList, type ListResult, type Recipient, addressKey } from './list.js';
 import { takeLock } from './lock.js';
