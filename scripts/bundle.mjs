@@ -9,12 +9,20 @@
 //   htmlnano, cssnano-preset-lite, js-beautify: MJML's minify/beautify (we minify
 //     ourselves, see src/render/minify-html.ts);
 //   undici, encoding-sniffer: cheerio's fetch-a-URL and sniff-a-Buffer loaders.
+// And one that is absent altogether (requiring it throws, as if it were not installed):
+//   source-map: Handlebars loads it in a try/catch for source maps of compiled templates,
+//     which we never ask for, and falls back to its own string builder (the same output).
+// The bundle is then made pure ASCII: esbuild leaves a few non-ASCII characters in regular
+// expressions (an ellipsis, a bullet), and one is enough for V8 to keep the whole 3 MB
+// source two bytes a character. Each becomes its \u escape, which means the same there.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const UNUSED = ['htmlnano', 'cssnano-preset-lite', 'js-beautify', 'undici', 'encoding-sniffer'];
+const ABSENT = ['source-map'];
 
 // issues/schema.json's text, made once here (about 11 ms at run time): every build
 // compares the schema.json an issue points at with it (src/issue/schema-file.ts).
@@ -66,7 +74,18 @@ await build({
           contents: `const fail = () => { throw new Error(${JSON.stringify(args.path)} + ' was left out of the build-issue bundle (scripts/bundle.mjs): it was thought unused'); };
 module.exports = new Proxy(fail, { get: (_, key) => (key === '__esModule' ? false : fail) });`,
         }));
+        const absent = new RegExp(`^(${ABSENT.join('|')})$`);
+        b.onResolve({ filter: absent }, (args) => ({ path: args.path, namespace: 'absent' }));
+        b.onLoad({ filter: /.*/, namespace: 'absent' }, (args) => ({
+          loader: 'js',
+          contents: `throw Object.assign(new Error(${JSON.stringify(args.path)} + ' is left out of the build-issue bundle (scripts/bundle.mjs)'), { code: 'MODULE_NOT_FOUND' });`,
+        }));
       },
     },
   ],
 });
+
+const bundle = 'lib/build-issue.cjs';
+const text = readFileSync(new URL(`../${bundle}`, import.meta.url), 'utf8');
+const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+if (ascii !== text) writeFileSync(new URL(`../${bundle}`, import.meta.url), ascii);
