@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the bundled CLI, lib/build-issue.cjs (made by "npm install"; see scripts/bundle.mjs).
 //
-// A cold run spends about a quarter of its time parsing and compiling the 1.9 MB bundle,
+// A cold run spends about a quarter of its time parsing and compiling the 3 MB bundle,
 // so V8's code cache for it is kept beside it in lib/:
 // - Node 22.1 and later: module.enableCompileCache(), Node's own cache (lib/.compile-cache/).
 // - Node 20, which lacks it: the same by hand (lib/build-issue.cjs.<node>.v8cache), with
