@@ -157,17 +157,17 @@ describe('tokens that expire during a send', () => {
   it('short-lived tokens are renewed before they run out: a send longer than their life goes on without a hitch', async () => {
     const ts = await tokenServer();
     ts.addMicrosoftApp({ tenant: TENANT, clientId: CLIENT_ID, secret: SECRET });
-    ts.setExpiresIn(2);
+    ts.setExpiresIn(4);
     // Five messages a connection, then a new connection and a new sign-in.
     const s = await oauthSink(ts, { maxMessagesPerConnection: 5 });
     const project = await oauthProject('microsoft365');
-    const { rel, emails } = await writeList(project, 40);
+    const { rel, emails } = await writeList(project, 60);
     const report = await sendIssue('july-2025', { root: project, env: microsoftEnv(ts, s), listFile: rel, skipTestGate: true, rate: 10, connections: 2 });
     expect(report.result?.sent.sort()).toEqual(emails);
     expect(report.result?.failed).toEqual([]);
     expect(report.result?.paused).toBeUndefined();
     for (const e of emails) expect(s.deliveredTo(e), e).toBe(1);
-    // Four seconds of sending on two-second tokens: renewed, and every sign-in used a live one.
+    // Six seconds of sending on four-second tokens, renewed two seconds before their end: renewed, and every sign-in used a live one.
     expect(ts.issued.length).toBeGreaterThanOrEqual(2);
     expect(s.auths.every((a) => a.ok)).toBe(true);
   });

@@ -75,7 +75,8 @@ async function until(check: () => boolean): Promise<void> {
 describe('send --at', () => {
   it('checks now, says when it starts, holds the lock while it waits, and starts on time', async () => {
     const { s, project, emails } = await setUp(5);
-    const start = londonIn(4000);
+    // Far enough ahead that the command reads it as to come; if its checks take longer, it starts at once.
+    const start = londonIn(6000);
     const c = child(project, s, ['--at', start.text, '--yes']);
     await until(() => c.output.err.includes('waiting, holding the send lock'));
     expect(c.output.err).toContain(`starts       `);

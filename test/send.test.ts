@@ -8,22 +8,14 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeProject, ROOT, runCli } from './helpers.js';
-import { startSink, type SmtpSink } from './smtp-sink.js';
+import { sinksPerTest } from './sink-per-test.js';
+import type { SmtpSink } from './smtp-sink.js';
 import { readLedger } from '../src/send/ledger.js';
 import { parseSmtpUrl, redactUrl } from '../src/send/smtp-settings.js';
 
-const sinks: SmtpSink[] = [];
-afterEach(async () => {
-  await Promise.all(sinks.splice(0).map((s) => s.close()));
-});
-
-async function sink(options: Parameters<typeof startSink>[0] = {}): Promise<SmtpSink> {
-  const s = await startSink(options);
-  sinks.push(s);
-  return s;
-}
+const sink = sinksPerTest();
 
 /**
  * An SMTP server that records the commands exactly as the client sent them. (The sink's

@@ -212,11 +212,6 @@ export async function runSend(issue: string, o: SendFlags & { list: string }, io
     throw usage('send asks for confirmation, and there is no terminal to ask on', 'Run it in a terminal, or add --yes (for scripts).');
   }
   const at = o.at !== undefined ? parseAt(o.at) : undefined;
-  if (at && !o.dryRun && at.getTime() <= Date.now())
-    throw usage(
-      `--at ${londonTime(at.toISOString())} is in the past`,
-      'Give a time to come, London time: --at "2025-07-15 10:00". Leave --at out to send now.',
-    );
   const report = await (await sending()).sendIssue(issueArg(issue, project), {
     root: project.root,
     build: { configFile: project.configFile },

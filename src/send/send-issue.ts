@@ -258,6 +258,11 @@ function mergeResults(a: EngineResult | undefined, b: EngineResult): EngineResul
 export async function sendIssue(issueArg: string, options: SendOptions): Promise<SendReport> {
   const root = path.resolve(options.root ?? process.cwd());
   const { slug } = resolveIssueFile(issueArg, root);
+  // A start time already past is refused now; one that passes while the checks run just starts at once.
+  if (options.at && !options.dryRun && options.at.getTime() <= Date.now())
+    throw new NewsletterError('EUSAGE', `--at ${londonTime(options.at.toISOString())} is in the past`, {
+      hint: 'Give a time to come, London time: --at "2025-07-15 10:00". Leave --at out to send now.',
+    });
   const dir = sendsDir(root, slug);
 
   // 1. Build and check
@@ -302,10 +307,6 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
   // One-click unsubscribe needs the secret its links are sealed with: refused now, not after the lock.
   const unsubscribe = unsubscribeKeysFor(build.config, env, 'send');
   const at = options.at?.getTime();
-  if (at !== undefined && !options.dryRun && at <= Date.now())
-    throw new NewsletterError('EUSAGE', `--at ${londonTime(options.at!.toISOString())} is in the past`, {
-      hint: 'Give a time to come, London time: --at "2025-07-15 10:00". Leave --at out to send now.',
-    });
   // The sign-in now, before the lock and any recipient: a refused token (or, for a send that
   // starts later, any refused sign-in) is one clear error while someone is there to fix it.
   if (smtp && !options.dryRun && (smtp.oauth2 || at !== undefined)) await checkSignIn(smtp, options.timeouts);
