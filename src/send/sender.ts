@@ -162,7 +162,7 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
    */
   const capped = (job: Job, out: Extract<Outcome, { kind: 'failed' }>, kind: 'daily' | 'rate') => {
     const email = job.r.email;
-    if (out.bodyStarted && !write({ t: 'withheld', email, at: now(), reason: `refused as over the provider's limit: ${out.response}` })) {
+    if (out.recorded && !write({ t: 'withheld', email, at: now(), reason: `refused as over the provider's limit: ${out.response}` })) {
       result.unknown.push(email);
       return;
     }
@@ -205,7 +205,8 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
       if (same4xx.count >= SAME_4XX_IN_A_ROW)
         pause(`the mail server at ${server} answers every message with "${out.response}" (${same4xx.count} in a row): it is refusing mail for now`);
     }
-    const bodyStarted = out.kind === 'failed' ? out.bodyStarted : true;
+    // Its "data" record stands when its outcome cannot be recorded: then the ledger says unknown, and so does the result.
+    const recorded = out.kind === 'failed' ? out.recorded : true;
     if (out.kind === 'withheld') {
       // Its "data" record (if written) is cancelled by a "withheld" one; failing that, it reads as unknown.
       if (out.recorded === 'absent' || (out.recorded === 'written' && write({ t: 'withheld', email, at: now(), reason: 'the ledger could not be written' })))
@@ -224,12 +225,12 @@ export async function runSend(o: EngineOptions): Promise<EngineResult> {
       job.attempt++;
       job.notBefore = Date.now() + o.retryBaseMs * 2 ** (job.attempt - 1);
       if (write({ t: 'retry', email, at: now(), code: out.code, response: out.response, attempt: job.attempt })) retries.push(job);
-      else if (bodyStarted) result.unknown.push(email);
+      else if (recorded) result.unknown.push(email);
       else withheldUnsent.push(email);
     } else if (write({ t: 'failed', email, at: now(), code: out.code, response: out.response, temporary: out.temporary })) {
       result.failed.push({ email, code: out.code, response: out.response, temporary: out.temporary });
       record(false);
-    } else if (bodyStarted) result.unknown.push(email);
+    } else if (recorded) result.unknown.push(email);
     else withheldUnsent.push(email);
     progress();
   };

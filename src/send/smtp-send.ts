@@ -2,7 +2,7 @@
  * One SMTP connection and one message on it, for the sending engine (sender.ts): the
  * connection (nodemailer's SMTPConnection, told when a message is already in DATA form),
  * connecting and logging in, and offering one recipient's copy with the ledger's "data"
- * record written the moment the body starts. The engine decides what to do with each outcome.
+ * record written as the transaction starts and on disk before the body. The engine decides what to do with each outcome.
  */
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
@@ -25,7 +25,8 @@ export type Outcome =
   | { kind: 'sent'; response: string; queueId?: string }
   /** The ledger failed before this body could go: it never left (no final dot: the server discards the transaction). */
   | { kind: 'withheld'; recorded: AppendResult }
-  | { kind: 'failed'; code?: number; response: string; temporary: boolean; connectionLost: boolean; bodyStarted: boolean }
+  /** recorded: its "data" record is in the ledger (written as the transaction started), to be cancelled or superseded. */
+  | { kind: 'failed'; code?: number; response: string; temporary: boolean; connectionLost: boolean; recorded: boolean }
   | { kind: 'unknown'; response: string };
 
 export interface SmtpError extends Error {
@@ -152,35 +153,43 @@ function connectOnce(s: SmtpSettings, timeouts: SocketTimeouts | undefined, dotS
 
 /**
  * Offer one recipient's copy on `conn`: MAIL FROM `from`, RCPT TO the recipient's wire form
- * (punycode domain), then DATA, writing the ledger's "data" record when the body starts.
+ * (punycode domain), then DATA. The ledger's "data" record is written as the transaction
+ * starts and its flush runs while the server answers MAIL, RCPT and DATA; the body waits
+ * for that flush (group commit: one fdatasync covers every connection's records of the
+ * moment), so no byte of it goes before its record is on disk.
  */
 export function sendOne(conn: SMTPConnection, from: string, ledger: Ledger | undefined, r: Recipient, chunks: Buffer[]): Promise<Outcome> {
   return new Promise((resolve) => {
     let bodyStarted = false;
     let withheld: AppendResult | undefined;
+    let onDisk: Promise<boolean> | undefined;
+    if (ledger) {
+      // The ledger failed, or could not take this record: the transaction never starts.
+      if (ledger.failure) return resolve({ kind: 'withheld', recorded: 'absent' });
+      const recorded = ledger.append({ t: 'data', email: r.email, at: now() });
+      if (recorded !== 'written' || ledger.failure) return resolve({ kind: 'withheld', recorded });
+      onDisk = ledger.flushed();
+    }
     const body = new Readable({
       read() {
         if (bodyStarted) return;
         bodyStarted = true;
-        // The server has said 354: record that this message is going, whole and on disk, before it goes.
         const go = () => {
           for (const chunk of chunks) this.push(chunk);
           this.push(null);
         };
-        // The ledger failed: this body must not go. Fail the stream (never end it: an ended
-        // stream gets the final dot); the caller closes the connection mid-DATA.
-        const withhold = (recorded: AppendResult) => {
-          withheld = recorded;
+        if (!onDisk) return go();
+        // The server has said 354: the body goes once its record is whole and on disk. If the
+        // ledger failed, it must not go: fail the stream (never end it: an ended stream gets the
+        // final dot); the caller closes the connection mid-DATA.
+        void onDisk.then((ok) => {
+          if (ok && !ledger?.failure) return go();
+          withheld = 'written';
           this.destroy(new Error('not sent: the ledger could not record it'));
-        };
-        if (!ledger) return go();
-        if (ledger.failure) return withhold('absent');
-        const recorded = ledger.append({ t: 'data', email: r.email, at: now() });
-        if (recorded !== 'written' || ledger.failure) return withhold(recorded);
-        // Group commit: this waits for the one fdatasync that covers this record (and the others queued with it).
-        void ledger.flushed().then((ok) => (ok && !ledger.failure ? go() : withhold('written')));
+        });
       },
     });
+    const recorded = onDisk !== undefined;
     conn.send({ from, to: [r.wire ?? wireAddress(r.email)] }, body, (err, info) => {
       if (withheld) return resolve({ kind: 'withheld', recorded: withheld });
       if (!err) {
@@ -192,9 +201,9 @@ export function sendOne(conn: SMTPConnection, from: string, ledger: Ledger | und
       const response = e.response ?? e.message;
       if (code === undefined) {
         // No reply: the connection died or timed out. Before the body, nothing was sent.
-        return resolve(bodyStarted ? { kind: 'unknown', response } : { kind: 'failed', response, temporary: true, connectionLost: true, bodyStarted });
+        return resolve(bodyStarted ? { kind: 'unknown', response } : { kind: 'failed', response, temporary: true, connectionLost: true, recorded });
       }
-      resolve({ kind: 'failed', code, response, temporary: code >= 400 && code < 500, connectionLost: code === 421, bodyStarted });
+      resolve({ kind: 'failed', code, response, temporary: code >= 400 && code < 500, connectionLost: code === 421, recorded });
     });
   });
 }

@@ -3,6 +3,7 @@
  * recipients and sends the July issue to all of them through SMTP_URL with the
  * ledger on, then prints one JSON line: counts, seconds and peak memory.
  * Usage: node --import tsx test/bench/send-memory.ts <recipients> <connections>
+ * (BENCH_LEDGER_DURABLE=0: the ledger without fdatasync, for the bench's comparison.)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -25,7 +26,8 @@ try {
   const build = await buildIssue('july-2025', { root, write: false, check: false });
   const message = await prepareMessage(build, build.config, { root });
   const list = await readList(listFile);
-  const ledger = new Ledger(path.join(work, 'ledger.jsonl'));
+  // BENCH_LEDGER_DURABLE=0: the ledger without fdatasync, to show what durability costs.
+  const ledger = new Ledger(path.join(work, 'ledger.jsonl'), { durable: process.env.BENCH_LEDGER_DURABLE !== '0' });
   let peakHeap = 0;
   const timer = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
   const started = performance.now();
