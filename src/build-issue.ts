@@ -73,6 +73,18 @@ export interface BuildOptions {
   screenshots?: boolean;
   /** Where CHROMIUM_PATH is read, for screenshots, else from `<root>/.env` (the environment wins). @default process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Called as soon as the email's HTML and text are made, before the .eml, the checks and
+   * the writing: the preview shows them while the rest of the build goes on.
+   */
+  onEmail?: (email: BuiltEmail) => void;
+}
+
+/** The email as soon as it is made (BuildOptions.onEmail). */
+export interface BuiltEmail {
+  html: string;
+  text: string;
+  assets: LocalAsset[];
 }
 
 export interface BuildResult {
@@ -226,6 +238,7 @@ export async function buildIssue(issueArg: string, options: BuildOptions = {}): 
 
   // 7. Plain text (links as numbered references, without the tracking parameters this build added)
   const text = toPlainText(html, { dropParams: config.tracking.enabled ? Object.keys(config.tracking.params) : [] });
+  options.onEmail?.({ html, text, assets: [...assets.values()] });
 
   // 8. The .eml
   // What the editors review: subject, sender and both parts. The send gate compares it.

@@ -134,7 +134,7 @@ describe.skipIf(!haveChromium)('the preview page in headless Chromium', { timeou
     original = replaceOnce(await readFile(issueFile, 'utf8'), PLACEHOLDER_FROM, PLACEHOLDER_TO);
     await writeFile(issueFile, original);
     server = await startPreview({ root: project, issue: 'july-2025' });
-    server.on((e) => void (e.type !== 'listening' && time(`build (${e.type})`, e.ms)));
+    server.on((e) => void ((e.type === 'built' || e.type === 'failed') && time(`build (${e.type})`, e.ms)));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [...CHROMIUM_ARGS],
@@ -543,12 +543,16 @@ describe('the preview server', { timeout: 120_000 }, () => {
   });
 
   it('rebuilds once for a burst of saves, and not again for its own output', async () => {
-    // A burst is saves closer together than the debounce. The default 50 ms is for editors; here
+    // A burst is saves closer together than the debounce. The default 30 ms is for editors; here
     // it is long enough that a loaded machine cannot spread five writes past it.
     const debounceMs = 500;
     const { server, issueFile } = await start({ debounceMs });
     const builds: PreviewEvent[] = [];
-    server.on((e) => void (e.type !== 'listening' && builds.push(e)));
+    const order: string[] = [];
+    server.on((e) => {
+      if (e.type === 'built' || e.type === 'failed') builds.push(e);
+      if (e.type !== 'listening') order.push(`${e.type} ${e.build}`);
+    });
     const text = await readFile(issueFile, 'utf8');
     for (let i = 1; i <= 5; i++) await writeFile(issueFile, replaceOnce(text, LABEL_LINE, `label: "Burst ${i}"`));
     await expect.poll(() => builds.length, { timeout: EVENT_WAIT_MS }).toBe(1);
@@ -562,6 +566,8 @@ describe('the preview server', { timeout: 120_000 }, () => {
       expect(e.build).toBe(2);
       expect(e.ms).toBeGreaterThan(0);
     }
+    // The email went to the page before the checks and the writing were done.
+    expect(order).toEqual(['email 2', 'built 2']);
     // Another issue's file in the same folder is not this preview's business.
     await writeFile(path.join(path.dirname(issueFile), 'august-2025.yaml'), text);
     await sleep(debounceMs + 300);
@@ -581,7 +587,7 @@ describe('the preview server', { timeout: 120_000 }, () => {
     // build may read the old text, the new one, or half of it and fail: the one after it counts.)
     const text = await readFile(issueFile, 'utf8');
     const outcomes: string[] = [];
-    server.on((e) => void (e.type !== 'listening' && outcomes.push(e.type === 'built' ? e.result.issue.label : 'failed')));
+    server.on((e) => void ((e.type === 'built' || e.type === 'failed') && outcomes.push(e.type === 'built' ? e.result.issue.label : 'failed')));
     const running = server.rebuild();
     expect(server.state().building).toBe(true);
     await writeFile(issueFile, replaceOnce(text, LABEL_LINE, 'label: "During"'));

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildIssue, type BuildOptions, type BuildResult } from '../build-issue.js';
+import { buildIssue, type BuildOptions, type BuildResult, type BuiltEmail } from '../build-issue.js';
 import { NewsletterError } from '../errors.js';
 
 /** The lines of the files a finding or problem can point at (the issue and config), by path relative to root, read after the build. */
@@ -36,6 +36,8 @@ export interface BuilderOptions {
   sourceFiles: string[];
   /** Quiet time after a change before rebuilding, in ms. */
   debounceMs: number;
+  /** As soon as a build's email is made, before its checks and writing (not after close). */
+  onEmail?(build: number, email: BuiltEmail): void;
   /** After each good build (not after close). `changed`: the files that caused it, relative to root. */
   onBuilt(good: GoodBuild, changed: string[]): void;
   /** After each failed build (not after close). */
@@ -49,8 +51,17 @@ export class Builder {
   lastGood: GoodBuild | undefined;
   /** Set while the latest build failed. */
   lastError: FailedBuild | undefined;
+  /** The email to show: the build under way's, once made, else the last good build's. */
+  email(): { build: number; html: string; text: string; assets: BuiltEmail['assets'] } | undefined {
+    if (this.early) return { build: this.early.build, ...this.early.email };
+    const g = this.lastGood;
+    return g && { build: g.build, html: g.result.html, text: g.result.text, assets: g.result.assets };
+  }
+
   /** The latest build, good or failed. */
   latest: { ms: number; at: Date } | undefined;
+  /** The email of the build under way, made before its checks and writing (cleared when it ends). */
+  early: { build: number; email: BuiltEmail } | undefined;
   /** The first build's "no such issue": startPreview throws it rather than serve an error page forever. */
   fatal: NewsletterError | undefined;
 
@@ -125,13 +136,19 @@ export class Builder {
     const started = performance.now();
     let outcome: { result: BuildResult } | { error: NewsletterError | Error };
     try {
-      outcome = { result: await buildIssue(this.options.issue, this.options.build) };
+      const onEmail = (email: BuiltEmail) => {
+        // Its number if it ends well: builds are numbered as they end, failed ones included.
+        this.early = { build: this.count + 1, email };
+        if (!this.closed) this.options.onEmail?.(this.early.build, email);
+      };
+      outcome = { result: await buildIssue(this.options.issue, { ...this.options.build, onEmail }) };
     } catch (err) {
       outcome = { error: err instanceof Error ? err : new Error(String(err)) };
     }
     const ms = performance.now() - started;
     const at = new Date();
     this.building = false;
+    this.early = undefined;
     if (this.count === 0 && 'error' in outcome && outcome.error instanceof NewsletterError && outcome.error.code === 'EISSUE_NOT_FOUND') {
       this.fatal = outcome.error;
       return;

@@ -3,12 +3,14 @@
  * 127.0.0.1:<port> or localhost:<port>):
  *   /             the preview page (templates/preview/index.html)
  *   /preview.css  its style sheet, /preview.js its script (same origin: the page's CSP allows nothing else)
- *   /email.html   the last good build's HTML, exactly as built; with ?view=<id>, as that
- *                 view shows it (views.ts: light, dark, inverted, no-style, images-off)
+ *   /email.html   the newest email's HTML, exactly as built (the build under way's once its
+ *                 email is made, else the last good build's); with ?view=<id>, as that view
+ *                 shows it (views.ts: light, dark, inverted, no-style, images-off)
  *   /email.txt    its plain-text part
  *   /changes.html what changed since the issue's last test send (changes.ts)
  *   /state.json   the build's state: size against Gmail's limit, findings, time, error
- *   /events       server-sent events: `build` after each good build, `error` after a failed one
+ *   /events       server-sent events: `email` as soon as a build's email is made, `build`
+ *                 after each good build (its checks done, dist/ written), `error` after a failed one
  *   /assets/<name> the issue's local images, so the preview shows them before they are uploaded
  * Anything else is 404.
  */
@@ -79,8 +81,7 @@ export function previewRoutes(ctx: RouteContext): (req: IncomingMessage, res: Se
       return send(res, 403, TEXT, `Forbidden: open the preview as http://127.0.0.1:${port}/\n`);
     }
     const { pathname, searchParams } = new URL(req.url ?? '/', 'http://127.0.0.1');
-    const r = builder.lastGood?.result;
-    const asset = pathname.startsWith('/assets/') ? r?.assets.find((a) => `/assets/${a.name}` === pathname) : undefined;
+    const asset = pathname.startsWith('/assets/') ? builder.email()?.assets.find((a) => `/assets/${a.name}` === pathname) : undefined;
     if (!routes.has(pathname) && !asset) return send(res, 404, TEXT, `Not found: ${pathname}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, TEXT, 'Method not allowed\n', { Allow: 'GET, HEAD' });
     const head = req.method === 'HEAD';
@@ -91,13 +92,16 @@ export function previewRoutes(ctx: RouteContext): (req: IncomingMessage, res: Se
       case '/email.html': {
         const view = searchParams.get('view');
         if (view !== null && !isViewId(view)) return send(res, 400, TEXT, `Unknown view "${view.slice(0, 40)}": use one of ${VIEW_IDS.join(', ')}\n`, {}, head);
-        if (!r) return send(res, 503, HTML, NO_BUILD_HTML, {}, head);
-        const html = replaceAssetUrls(r.html, r.assets, (a) => `/assets/${a.name}`);
+        const e = builder.email();
+        if (!e) return send(res, 503, HTML, NO_BUILD_HTML, {}, head);
+        const html = replaceAssetUrls(e.html, e.assets, (a) => `/assets/${a.name}`);
         return send(res, 200, HTML, view ? viewHtml(html, view) : html, { 'Content-Security-Policy': EMAIL_CSP, 'Referrer-Policy': 'no-referrer' }, head);
       }
-      case '/email.txt':
-        if (!r) return send(res, 503, TEXT, 'No good build yet: fix the error shown in the preview.\n', {}, head);
-        return send(res, 200, TEXT, r.text, {}, head);
+      case '/email.txt': {
+        const e = builder.email();
+        if (!e) return send(res, 503, TEXT, 'No good build yet: fix the error shown in the preview.\n', {}, head);
+        return send(res, 200, TEXT, e.text, {}, head);
+      }
       case '/changes.html':
         return send(res, 200, HTML, ctx.changes?.() ?? '', { 'Content-Security-Policy': EMAIL_CSP, 'Referrer-Policy': 'no-referrer' }, head);
       case '/state.json':

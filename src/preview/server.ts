@@ -63,7 +63,12 @@ export async function startPreview(options: PreviewOptions): Promise<PreviewServ
     issue: options.issue,
     build: buildOptions,
     sourceFiles: [issueFile, configFile],
-    debounceMs: options.debounceMs ?? 50,
+    debounceMs: options.debounceMs ?? 30,
+    // The page reloads its frames as soon as the email is made; the checks' state follows with "build".
+    onEmail: (build) => {
+      sse.broadcast('email', { build });
+      emit({ type: 'email', build });
+    },
     onBuilt: (good, changed) => {
       sse.broadcast('build', { build: good.build, ms: Math.round(good.ms) });
       emit({ type: 'built', build: good.build, ms: good.ms, result: good.result, changed });

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export type SseEvent = 'build' | 'error';
+export type SseEvent = 'email' | 'build' | 'error';
 
 export class SseHub {
   private readonly clients = new Set<ServerResponse>();

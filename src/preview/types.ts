@@ -13,7 +13,7 @@ export interface PreviewOptions {
   host?: '127.0.0.1';
   /** Build options besides `root`. `write` defaults to true, so dist/<slug>/ stays current. */
   build?: Omit<BuildOptions, 'root'>;
-  /** Quiet time after a change before rebuilding, in ms. @default 50 */
+  /** Quiet time after a change before rebuilding, in ms. @default 30 */
   debounceMs?: number;
   /**
    * Called for every event from the start, so the first build and `listening` are
@@ -35,6 +35,8 @@ export type PreviewEvent =
       changed: string[];
     }
   | { type: 'failed'; build: number; ms: number; error: NewsletterError | Error; changed: string[] }
+  /** A build's email is made (the page reloads its frames); its `built` or `failed` follows. */
+  | { type: 'email'; build: number }
   | { type: 'listening'; url: string };
 
 export interface PreviewState {

@@ -190,6 +190,17 @@ const render = async (s) => {
   if (s.emailBuild) await showEmail(s.emailBuild);
 };
 
+let framesShown = Promise.resolve();
+let shownChanges = -1;
+// The changes panel, once build n is done (the server compares its finished build) and the email frames have shown it: the email first.
+const showChanges = (n) =>
+  framesShown.then(() => {
+    if (n === shownEmail && n !== shownChanges) {
+      shownChanges = n;
+      $('frame-changes').src = `/changes.html?build=${n}`;
+    }
+  });
+
 // Point both frames at build n's email in the chosen view (and the text tab at its text), once per build and view.
 const showEmail = async (n) => {
   const view = viewSelect.value;
@@ -197,9 +208,10 @@ const showEmail = async (n) => {
   const newBuild = n !== shownEmail;
   shownEmail = n;
   shownView = view;
-  for (const f of [$('frame-desktop'), $('frame-phone')]) f.src = `/email.html?build=${n}&view=${encodeURIComponent(view)}`;
+  const frames = [$('frame-desktop'), $('frame-phone')];
+  framesShown = Promise.all(frames.map((f) => new Promise((resolve) => f.addEventListener('load', resolve, { once: true }))));
+  for (const f of frames) f.src = `/email.html?build=${n}&view=${encodeURIComponent(view)}`;
   if (!newBuild) return;
-  $('frame-changes').src = `/changes.html?build=${n}`;
   const t = await fetch(`/email.txt?build=${n}`, { cache: 'no-store' });
   if (t.ok && n === shownEmail) $('text').textContent = await t.text();
 };
@@ -231,10 +243,15 @@ events.addEventListener('open', () => {
   live.textContent = 'Live: updates on every save';
   live.classList.remove('down');
 });
+// The new email, before its checks: the frames reload now; "build" brings the checks after.
+events.addEventListener('email', (e) => {
+  showEmail(JSON.parse(e.data).build);
+});
 events.addEventListener('build', (e) => {
   const n = JSON.parse(e.data).build;
   if (n === seen) return;
-  showEmail(n); // the frames start loading at once, while the state comes
+  showEmail(n); // the frames start loading at once (if "email" has not started them), while the state comes
+  showChanges(n);
   refresh();
 });
 // "error" is both our failed-build event (a MessageEvent, with data) and the stream's own connection error (no data).
