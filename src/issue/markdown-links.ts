@@ -10,6 +10,7 @@
  */
 import markdownIt from 'markdown-it';
 import type { MarkdownIt } from 'markdown-it';
+import { memoByText } from '../memo.js';
 
 function createMarkdown(): MarkdownIt {
   const md = markdownIt({ html: false, linkify: false, typographer: false, breaks: false });
@@ -29,8 +30,8 @@ export interface MarkdownLink {
   text: string;
 }
 
-/** Every link in a Markdown text, for validation and reports. */
-export function markdownLinks(source: string): MarkdownLink[] {
+/** Every link in a Markdown text, for validation and reports (frozen: callers share it). */
+export const markdownLinks = memoByText((source: string): readonly Readonly<MarkdownLink>[] => {
   const links: MarkdownLink[] = [];
   for (const block of issueMarkdown.parse(source, {})) {
     if (block.type !== 'inline' || !block.children) continue;
@@ -43,8 +44,8 @@ export function markdownLinks(source: string): MarkdownLink[] {
       } else if (open) open.text += t.content;
     }
   }
-  return links;
-}
+  return Object.freeze(links.map((l) => Object.freeze(l)));
+});
 
 /**
  * markdown-it percent-encodes link targets ("Newsletter%20feedback"); decode them to

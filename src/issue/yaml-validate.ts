@@ -73,6 +73,40 @@ export function parseValidatedDocument<S extends z.ZodType>(
   code: 'EISSUE_INVALID' | 'ECONFIG',
   options: ValidateOptions = {},
 ): { data: z.output<S>; doc: Document; lineCounter: LineCounter } {
+  // A warm rebuild (the preview, after a save elsewhere) reads the same text again: parsed once.
+  const key = `${code}\0${file}\0${JSON.stringify(options.limit ?? null)}\0${source}`;
+  const memo = parsed.get(schema);
+  const hit = memo?.find((m) => m.key === key && m.extra === options.extra && m.describeKind === options.describeKind);
+  if (hit) return hit.result as { data: z.output<S>; doc: Document; lineCounter: LineCounter };
+  const result = parseValidatedDocumentOnce(source, file, schema, code, options);
+  // Frozen: every later build gets the same objects, so none may change them.
+  deepFreeze(result.data);
+  const list = memo ?? [];
+  list.unshift({ key, extra: options.extra, describeKind: options.describeKind, result });
+  list.length = Math.min(list.length, 4);
+  parsed.set(schema, list);
+  return result;
+}
+
+/** The last few texts parsed, by schema (the issue, the config; a preview of two issues). */
+const parsed = new WeakMap<
+  z.ZodType,
+  { key: string; extra: ValidateOptions['extra']; describeKind: ValidateOptions['describeKind']; result: { data: unknown; doc: Document; lineCounter: LineCounter } }[]
+>();
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+function parseValidatedDocumentOnce<S extends z.ZodType>(
+  source: string,
+  file: string,
+  schema: S,
+  code: 'EISSUE_INVALID' | 'ECONFIG',
+  options: ValidateOptions,
+): { data: z.output<S>; doc: Document; lineCounter: LineCounter } {
   const { extra, limit } = options;
   if (source.length > MAX_FILE_BYTES) throw tooBig(file, Buffer.byteLength(source));
   const deep = tooDeep(source);

@@ -4,6 +4,7 @@
  * replacements, no Markdown images).
  */
 import { issueMarkdown as md } from '../issue/markdown-links.js';
+import { memoByText } from '../memo.js';
 
 // The Markdown dialect and its link helpers live in issue/ (loading an issue reads its links too).
 export { markdownLinks, safeDecode, type MarkdownLink } from '../issue/markdown-links.js';
@@ -26,7 +27,7 @@ export function hostOf(address: string): string | undefined {
 const STANDALONE = /(<(p|li)>)([^\p{L}\p{N}<]*)<a (href="[^"]*")>((?:(?!<\/?a\b)[\s\S])*)<\/a>([^\p{L}\p{N}<]*)(?=<\/\2>)/gu;
 
 /** Markdown to an HTML fragment, on one line (so MJML line numbers map back to partials). */
-export function renderMarkdown(source: string): string {
+export const renderMarkdown = memoByText((source: string): string => {
   return (
     md
       .render(source)
@@ -35,4 +36,4 @@ export function renderMarkdown(source: string): string {
       // class "tap" (email.css) pads a standalone link to 48px tall.
       .replace(STANDALONE, '$1$3<a class="tap" $4>$5</a>$6')
   );
-}
+});
