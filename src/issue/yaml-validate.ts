@@ -91,7 +91,12 @@ export function parseValidatedDocument<S extends z.ZodType>(
 /** The last few texts parsed, by schema (the issue, the config; a preview of two issues). */
 const parsed = new WeakMap<
   z.ZodType,
-  { key: string; extra: ValidateOptions['extra']; describeKind: ValidateOptions['describeKind']; result: { data: unknown; doc: Document; lineCounter: LineCounter } }[]
+  {
+    key: string;
+    extra: ValidateOptions['extra'];
+    describeKind: ValidateOptions['describeKind'];
+    result: { data: unknown; doc: Document; lineCounter: LineCounter };
+  }[]
 >();
 
 function deepFreeze(value: unknown): void {
