@@ -7,7 +7,8 @@
  *     1b: the same without build-issue's V8 code cache (a first run after install).
  *     1c: July with its 7 pictures as local files against July with web addresses.
  *  2. Start-up alone: `--version` of each CLI, same pairing.
- *  3. Warm: in-process rebuilds of the same issue (what --watch will do).
+ *  3. Warm: in-process rebuilds of the same issue (what the preview does), paired with
+ *     MJML's own in-process compile of the same MJML.
  *  4. Sizes of email.html, email.txt and email.eml.
  *  5. Preview: save-to-reload latency of --watch (test/bench/preview-bench.ts).
  *  6. Sending (test/bench/send-bench.ts): our sender against Postfix's smtp-source
@@ -15,6 +16,7 @@
  *  6b. DKIM on against off (test/bench/dkim-bench.ts): July to 1,000 recipients
  *     through test/smtp-sink.ts, paired; BENCH_DKIM_MESSAGES, BENCH_DKIM_PAIRS (5).
  *
+ * Last, a summary: each of issue 17's figures as a ratio to its anchor, with the load average.
  * Figures only: nothing here passes or fails, and no test asserts on time.
  * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20); BENCH_SEND=0 skips
  * sending, BENCH_SEND_MESSAGES (3000), BENCH_SEND_PAIRS (3), BENCH_SEND_CONNECTIONS (4),
@@ -26,6 +28,7 @@ import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mjml2html from 'mjml';
 import { PNG } from 'pngjs';
 import { buildIssue, GMAIL_CLIP_BYTES } from '../../src/index.js';
 import { prepareMessage } from '../../src/send/message.js';
@@ -48,7 +51,24 @@ function timeRun(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.e
   return performance.now() - t;
 }
 
-function paired(label: string, ours: string[], theirs: string[], theirLabel: string, cwd: string, oursEnv?: NodeJS.ProcessEnv): void {
+/** One line of the summary printed at the end: a figure, its anchor, their ratio and the goal. */
+interface SummaryRow {
+  figure: string;
+  ours: string;
+  anchor: string;
+  ratio: number;
+  goal: string;
+}
+const summary: SummaryRow[] = [];
+
+function paired(
+  label: string,
+  ours: string[],
+  theirs: string[],
+  theirLabel: string,
+  cwd: string,
+  oursEnv?: NodeJS.ProcessEnv,
+): { ours: number; theirs: number; ratio: number } {
   const a: number[] = [];
   const b: number[] = [];
   timeRun(ours, cwd, oursEnv); // one untimed run each, so the OS file cache is warm for both
@@ -68,6 +88,7 @@ function paired(label: string, ours: string[], theirs: string[], theirLabel: str
   console.log(`  ours         median ${ms(median(a))}  (min ${ms(Math.min(...a))}, max ${ms(Math.max(...a))})`);
   console.log(`  ${theirLabel.padEnd(12)} median ${ms(median(b))}  (min ${ms(Math.min(...b))}, max ${ms(Math.max(...b))})`);
   console.log(`  ratio ours/${theirLabel}: ${ratio.toFixed(2)}x (median of ${pairs} paired runs)\n`);
+  return { ours: median(a), theirs: median(b), ratio };
 }
 
 /** A copy of the project with issues/july-local.yaml: July with every section image a local PNG. */
@@ -101,13 +122,20 @@ async function main(): Promise<void> {
   await writeFile(mjmlFile, built.mjml);
 
   console.log(`Benchmark: July 2025 issue, node ${process.version}, ${os.cpus().length} cores, ${pairs} pairs\n`);
-  paired(
+  const cold = paired(
     '1. Cold build: build-issue july-2025 (new process) vs bare mjml CLI on the same MJML',
     [bin, 'july-2025', '--out', path.join(work, 'out')],
     [mjmlCli, mjmlFile, '-o', path.join(work, 'mjml-cli.html')],
     'mjml CLI',
     root,
   );
+  summary.push({
+    figure: 'cold build of July',
+    ours: ms(cold.ours),
+    anchor: `${ms(cold.theirs)} (bare mjml CLI, same MJML)`,
+    ratio: cold.ratio,
+    goal: '<= 0.6x',
+  });
   paired(
     '1b. The same, without the V8 code cache that build-issue keeps after its first run',
     [bin, 'july-2025', '--out', path.join(work, 'out')],
@@ -129,15 +157,34 @@ async function main(): Promise<void> {
     local,
   );
 
+  // 3. Warm, paired with MJML's own in-process compile of the same MJML (the anchor).
   const times: number[] = [];
+  const mjmlTimes: number[] = [];
+  const compileOnly = () => mjml2html(built.mjml, { validationLevel: 'strict', minify: false, beautify: false, fonts: {} });
   for (let i = 0; i < 3 + warmRuns; i++) {
-    const t = performance.now();
+    let t = performance.now();
     await buildIssue('july-2025', { root, write: false });
-    if (i >= 3) times.push(performance.now() - t);
+    const ours = performance.now() - t;
+    t = performance.now();
+    await compileOnly();
+    const theirs = performance.now() - t;
+    if (i >= 3) {
+      times.push(ours);
+      mjmlTimes.push(theirs);
+    }
   }
+  const warmRatio = median(times.map((x, i) => x / mjmlTimes[i]!));
   console.log(
-    `3. Warm rebuild in-process (after 3 untimed): median ${ms(median(times))} (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}) over ${warmRuns} runs; target < 100 ms\n`,
+    `3. Warm rebuild in-process (after 3 untimed): median ${ms(median(times))} (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))}) over ${warmRuns} runs; goal <= 50 ms`,
   );
+  console.log(`  MJML's own compile of the same MJML, in-process, paired: median ${ms(median(mjmlTimes))}; ratio ${warmRatio.toFixed(2)}x\n`);
+  summary.push({
+    figure: 'warm rebuild',
+    ours: ms(median(times)),
+    anchor: `${ms(median(mjmlTimes))} (mjml2html alone, in-process)`,
+    ratio: warmRatio,
+    goal: '<= 50 ms',
+  });
 
   const b = built.bytes;
   console.log('4. Output sizes');
@@ -150,16 +197,42 @@ async function main(): Promise<void> {
     `  (bare mjml CLI output of the same MJML, unminified, no inlining: ${Buffer.byteLength(execFileSync(node, [mjmlCli, mjmlFile, '-s'], { encoding: 'utf8' }))} bytes)\n`,
   );
 
-  await previewBenchmark(root);
+  const preview = await previewBenchmark(root);
+  if (preview !== undefined)
+    summary.push({ figure: 'preview save to both frames', ours: ms(preview), anchor: '200 ms (the goal)', ratio: preview / 200, goal: '< 200 ms' });
 
   if (process.env.BENCH_SEND !== '0') {
     const message = await prepareMessage(built, built.config, { root });
-    await sendBenchmarks(root, message.size);
+    const send = await sendBenchmarks(root, message.size);
+    if (send) {
+      summary.push({
+        figure: 'send rate, durable ledger',
+        ours: `${send.ours.toFixed(0)} msg/s`,
+        anchor: `${send.theirs.toFixed(0)} msg/s (smtp-source -d)`,
+        ratio: send.ratio,
+        goal: '>= 0.9x',
+      });
+      summary.push({
+        figure: `peak RSS, ${send.big.recipients} recipients`,
+        ours: `${send.big.rssMb.toFixed(0)} MiB`,
+        anchor: `${send.big.anchorMb.toFixed(1)} MiB (smtp-source)`,
+        ratio: send.big.rssMb / send.big.anchorMb,
+        goal: '<= 120 MiB',
+      });
+    }
     // 6b. DKIM on against off, through test/smtp-sink.ts (test/bench/dkim-bench.ts).
     await dkimBenchmark();
     // 6c. Personal unsubscribe links against the shared one (the same file).
     await unsubscribeBenchmark();
   }
+
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
+  console.log(`Summary (issue 17's table), node ${process.version}, load average ${load} (1, 5, 15 min)`);
+  console.log('| figure | ours | anchor | ratio | goal |\n| --- | --- | --- | --- | --- |');
+  for (const r of summary) console.log(`| ${r.figure} | ${r.ours} | ${r.anchor} | ${r.ratio.toFixed(2)}x | ${r.goal} |`);
 }
 
 await main();

@@ -11,11 +11,12 @@ import { CHROMIUM_ARGS, findChromium } from '../../src/preview/screenshots.js';
 import { startPreview } from '../../src/preview/server.js';
 import { median } from './send-bench.js';
 
-export async function previewBenchmark(root: string, saves = Number(process.env.BENCH_PREVIEW_SAVES ?? 9)): Promise<void> {
+/** Returns the median save-to-reload time in ms (undefined when skipped). */
+export async function previewBenchmark(root: string, saves = Number(process.env.BENCH_PREVIEW_SAVES ?? 9)): Promise<number | undefined> {
   const executablePath = findChromium();
   if (!executablePath) {
     console.log('5. Preview reload: skipped, no Chromium (apt-get install chromium, or set CHROMIUM_PATH)\n');
-    return;
+    return undefined;
   }
   const project = await mkdtemp(path.join(os.tmpdir(), 'preview-bench-'));
   await cp(path.join(root, 'templates'), path.join(project, 'templates'), { recursive: true });
@@ -70,8 +71,9 @@ export async function previewBenchmark(root: string, saves = Number(process.env.
     console.log(`5. Preview: save to both frames updated in Chromium, ${saves} saves`);
     console.log(`  median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}); target under 200 ms`);
     console.log(
-      `  of which: save to the email made (file watch, ${30} ms debounce, build to the plain text) ${median(toEmail).toFixed(0)} ms; then both frames showing it ${median(toFrames).toFixed(0)} ms; the whole rebuild (checks, dist/ written, meanwhile) ${median(builds.slice(1)).toFixed(0)} ms\n`,
+      `  of which: save to the email made (file watch, 30 ms debounce, build to the plain text) ${median(toEmail).toFixed(0)} ms; then both frames showing it ${median(toFrames).toFixed(0)} ms; the whole rebuild (checks, dist/ written, meanwhile) ${median(builds.slice(1)).toFixed(0)} ms\n`,
     );
+    return median(times);
   } finally {
     await browser.close();
     await server.close();
