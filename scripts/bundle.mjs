@@ -203,7 +203,8 @@ module.exports = new Proxy(fail, { get: (_, key) => (key === '__esModule' ? fals
           if (!entry)
             throw new Error(`${args.importer} imports ${args.path} (${rel}), an entities copy scripts/bundle.mjs has not checked: add it to ENTITIES`);
           const rest = rel.slice(entry.from.length);
-          const file = entry.files ? entry.files[rest] : rest;
+          const files = /** @type {Record<string, string | undefined> | undefined} */ (entry.files);
+          const file = files ? files[rest] : rest;
           const target = file && path.join(nodeModules, entry.to, file);
           if (!target || !existsSync(target))
             throw new Error(`${args.importer} imports ${args.path} (${rel}), which ENTITIES in scripts/bundle.mjs does not map`);

@@ -12,14 +12,23 @@
 //   flow([f, g]) both work; identity is lodash's identity, unchanged.
 // Not carried over: fp placeholders (fp.__), .convert() and the other methods. scripts/bundle.mjs
 // fails the build if a bundled module uses a member this file does not export.
+/** @typedef {(...args: any[]) => any} AnyFunction */
+/** @type {{ filter: AnyFunction, flow: AnyFunction, identity: AnyFunction, join: AnyFunction, map: AnyFunction }} */
+// @ts-ignore: lodash ships no types, and @types/lodash is not worth adding for five calls
 const _ = require('lodash');
 
-/** fp's auto-curry for two-argument methods (lodash's curry(fn, 2), then capped at two arguments). */
+/**
+ * fp's auto-curry for two-argument methods (lodash's curry(fn, 2), then capped at two arguments).
+ * @param {(a: any, b: any) => any} fn
+ * @returns {AnyFunction}
+ */
 function curry2(fn) {
+  /** @type {AnyFunction} */
   const curried = (...args) => {
     if (args.length >= 2) return fn(args[0], args[1]);
     if (args.length === 0) return curried;
     const first = args[0];
+    /** @type {AnyFunction} */
     const partial = (...rest) => (rest.length === 0 ? partial : fn(first, rest[0]));
     return partial;
   };
@@ -27,11 +36,12 @@ function curry2(fn) {
 }
 
 /** fp caps the iteratee of filter and map to one argument: the value, without index or collection. */
-const capToOne = (iteratee) => (typeof iteratee === 'function' ? (value) => iteratee(value) : iteratee);
+/** @param {unknown} iteratee */
+const capToOne = (iteratee) => (typeof iteratee === 'function' ? (/** @type {unknown} */ value) => iteratee(value) : iteratee);
 
 module.exports = {
   filter: curry2((predicate, collection) => _.filter(collection, capToOne(predicate))),
-  flow: (...funcs) => _.flow(...funcs),
+  flow: (/** @type {unknown[]} */ ...funcs) => _.flow(...funcs),
   identity: _.identity,
   join: curry2((separator, array) => _.join(array, separator)),
   map: curry2((iteratee, collection) => _.map(collection, capToOne(iteratee))),

@@ -164,8 +164,12 @@ export async function readList(file: string, options: { suppressionFile?: string
     const name = rawName.replace(/\s+/g, ' ').trim();
     const warning = nameWarning(rawName);
     if (warning !== undefined) result.warnings.push({ line, reason: warning });
-    const recipient: Recipient = parsed.wire === email ? { email, line } : { email, wire: parsed.wire, line };
-    if (name) recipient.name = name;
+    // Each shape made in one literal: a property added afterwards would give every recipient
+    // a separate property store (about 40 bytes each, 4 MB for 100,000 recipients).
+    const wire = parsed.wire === email ? undefined : parsed.wire;
+    let recipient: Recipient;
+    if (wire === undefined) recipient = name ? { email, line, name } : { email, line };
+    else recipient = name ? { email, wire, line, name } : { email, wire, line };
     result.recipients.push(recipient);
   });
 

@@ -28,7 +28,7 @@ import { changesHtml, changesText, londonTime } from '../review/format-changes.j
 import { changesSinceTestSend, readTestSends, recordTestSend, type TestSendRecord } from '../review/test-send-store.js';
 import { snapshotVersion } from '../review/version-snapshot.js';
 import { readReturns } from './returns-store.js';
-import { describeFailure, readLedger, Ledger, now } from './ledger.js';
+import { describeFailure, readLedger, Ledger, now, type LedgerSummary } from './ledger.js';
 import { readList, type ListResult, type Recipient, addressKey } from './list.js';
 import { takeLock } from './lock.js';
 import { prepareMessage } from './message.js';
@@ -254,6 +254,38 @@ function mergeResults(a: EngineResult | undefined, b: EngineResult): EngineResul
   };
 }
 
+/**
+ * Who of the list this run sends to, given the ledger's summary of earlier runs; or, when an
+ * earlier run sent another build of the issue, that build's hash. `todo` is the list's own
+ * array when nobody is left out (no copy of 100,000 references).
+ */
+function whatIsLeft(
+  recipients: Recipient[],
+  previous: LedgerSummary,
+  hash: string,
+  options: Pick<SendOptions, 'retryFailed' | 'resendUnknown'>,
+): { changedFrom: string } | { todo: Recipient[]; unknownKept: string[]; alreadySent: number; failedKept: number; warnings: string[] } {
+  const earlier = previous.starts.filter((s) => !s.dryRun).pop();
+  if (earlier && earlier.hash !== hash && previous.recipients.size > 0) return { changedFrom: earlier.hash };
+  const { warnings } = previous;
+  if (previous.recipients.size === 0) return { todo: recipients, unknownKept: [], alreadySent: 0, failedKept: 0, warnings };
+  const todo: Recipient[] = [];
+  const unknownKept: string[] = [];
+  let alreadySent = 0;
+  let failedKept = 0;
+  for (const r of recipients) {
+    const state = previous.recipients.get(addressKey(r.email));
+    if (!state) todo.push(r);
+    else if (state.state === 'sent') alreadySent++;
+    else if (state.state === 'unknown') {
+      if (options.resendUnknown) todo.push(r);
+      else unknownKept.push(r.email);
+    } else if (options.retryFailed && state.temporary) todo.push(r);
+    else failedKept++;
+  }
+  return { todo, unknownKept, alreadySent, failedKept, warnings };
+}
+
 /** Plan and (unless a dry run) perform the send to the circulation list. */
 export async function sendIssue(issueArg: string, options: SendOptions): Promise<SendReport> {
   const root = path.resolve(options.root ?? process.cwd());
@@ -315,31 +347,19 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
   const release = options.dryRun ? () => {} : takeLock(dir, slug);
   try {
     const ledgerFile = path.join(dir, 'ledger.jsonl');
-    const previous = readLedger(ledgerFile);
-    const earlier = previous.starts.filter((s) => !s.dryRun).pop();
-    if (earlier && earlier.hash !== build.hash && previous.recipients.size > 0) {
+    // The ledger's summary (a record per address already tried) is read, used and let go
+    // here, not held through the send.
+    const left = whatIsLeft(list.recipients, readLedger(ledgerFile), build.hash, options);
+    if ('changedFrom' in left) {
       throw new NewsletterError(
         'ESEND_REFUSED',
-        `not sending ${slug}: it was partly sent as build ${earlier.hash.slice(0, 12)} and the issue has changed since (now ${build.hash.slice(0, 12)})`,
+        `not sending ${slug}: it was partly sent as build ${left.changedFrom.slice(0, 12)} and the issue has changed since (now ${build.hash.slice(0, 12)})`,
         {
           hint: `Recipients would get different versions. Restore the issue as it was sent to finish that send, or start a new issue slug for the new version. The ledger is ${path.relative(root, ledgerFile)}.`,
         },
       );
     }
-    const todo: Recipient[] = [];
-    const unknownKept: string[] = [];
-    let alreadySent = 0;
-    let failedKept = 0;
-    for (const r of list.recipients) {
-      const state = previous.recipients.get(addressKey(r.email));
-      if (!state) todo.push(r);
-      else if (state.state === 'sent') alreadySent++;
-      else if (state.state === 'unknown') {
-        if (options.resendUnknown) todo.push(r);
-        else unknownKept.push(r.email);
-      } else if (options.retryFailed && state.temporary) todo.push(r);
-      else failedKept++;
-    }
+    const { todo, unknownKept, alreadySent, failedKept } = left;
     const perDay = perDayOf(build, smtp);
     const sendsRoot = path.join(root, 'sends');
     const capAt = (now: number) => (perDay === undefined ? undefined : dailyCap(sendsRoot, perDay, now));
@@ -356,7 +376,7 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
       testSent,
       skipTestGate,
       ledgerFile,
-      warnings: previous.warnings,
+      warnings: left.warnings,
       ...(startCap
         ? {
             cap: {
@@ -394,7 +414,9 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
         ...(skipTestGate && !testSent ? { skipTestGate: true } : {}),
       });
       const message = await prepareMessage(build, build.config, { root, env, unsubscribe });
-      const byEmail = new Map(todo.map((r) => [r.email, r]));
+      // Recipients by address, to carry the unsent over to the next round: made only if there is one
+      // (a Map of 100,000 entries is about 4 MB, for a send that usually needs a single round).
+      let byEmail: Map<string, Recipient> | undefined;
       let pending = todo;
       let result: EngineResult | undefined;
       let capped: SendReport['capped'];
@@ -412,11 +434,13 @@ export async function sendIssue(issueArg: string, options: SendOptions): Promise
           onProgress: options.onProgress,
           timeouts: options.timeouts,
         });
-        result = mergeResults(result, { ...round, unsent: [...round.unsent, ...rest.map((r) => r.email)] });
-        pending = result.unsent.map((email) => byEmail.get(email)!);
+        result = mergeResults(result, { ...round, unsent: rest.length ? [...round.unsent, ...rest.map((r) => r.email)] : round.unsent });
         capped = undefined;
         // Stopped for another reason (Ctrl-C, a pause), or done: no waiting.
-        if (!pending.length || round.interrupted || round.paused || !(round.capped || rest.length)) break;
+        if (!result.unsent.length || round.interrupted || round.paused || !(round.capped || rest.length)) break;
+        byEmail ??= new Map(todo.map((r) => [r.email, r]));
+        const known = byEmail;
+        pending = result.unsent.map((email) => known.get(email)!);
         const after = capAt(Date.now()) ?? dailyCap(sendsRoot, Number.MAX_SAFE_INTEGER);
         let until = whenRoomFor(after, 1);
         // The provider said "over quota" though our count has room (the mailbox sends other mail too): try again in an hour.

@@ -1,7 +1,8 @@
 /**
  * Child process for the send benchmark: reads a generated circulation list of N
  * recipients and sends the July issue to all of them through SMTP_URL with the
- * ledger on, then prints one JSON line: counts, seconds and peak memory.
+ * ledger on, then prints one JSON line: counts, seconds and peak memory (also the peak RSS
+ * as it stood after the build and after reading the list).
  * Usage: node --import tsx test/bench/send-memory.ts <recipients> <connections>
  * (BENCH_LEDGER_DURABLE=0: the ledger without fdatasync, for the bench's comparison.)
  */
@@ -25,7 +26,10 @@ try {
   await writeFile(listFile, `email,name\n${Array.from({ length: n }, (_, i) => `reader${i}@example.org,Reader ${i}`).join('\n')}\n`);
   const build = await buildIssue('july-2025', { root, write: false, check: false });
   const message = await prepareMessage(build, build.config, { root });
+  // Peak RSS so far: where the whole send's peak comes from (the build, the list, or the send itself).
+  const peakAfterBuildMb = process.resourceUsage().maxRSS / 1024;
   const list = await readList(listFile);
+  const peakAfterListMb = process.resourceUsage().maxRSS / 1024;
   // BENCH_LEDGER_DURABLE=0: the ledger without fdatasync, to show what durability costs.
   const ledger = new Ledger(path.join(work, 'ledger.jsonl'), { durable: process.env.BENCH_LEDGER_DURABLE !== '0' });
   let peakHeap = 0;
@@ -55,6 +59,8 @@ try {
       seconds,
       rate: result.sent.length / seconds,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
+      peakAfterBuildMb,
+      peakAfterListMb,
       peakHeapMb: peakHeap / 1024 / 1024,
       messageBytes: message.size,
     }),
