@@ -10,10 +10,18 @@
 //   with a stamp of the bundle (size, mtime, inode) and is used only when it matches.
 //   Drop this path when Node 20 is dropped.
 // BUILD_ISSUE_NO_CODE_CACHE=1 turns both off. A read-only install simply goes without.
+//
+// `send` runs with a young generation that does not grow (1 MiB semi-spaces, not up to
+// 16): a send keeps the list in memory for its whole run, and the young generation V8
+// grows for the build would otherwise stay resident beside it. Peak RSS of a send to
+// 100,000 recipients: 151 -> 127 MiB, at the same rate; a build is 2-3% slower with it, so
+// it is for the send only. V8 refuses a code cache made under other flags, so the send has
+// its own cache (".send" in the file or folder name) and the two never evict each other.
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /** @typedef {{ main: () => Promise<void> }} Cli */
@@ -26,10 +34,14 @@ if (!existsSync(file)) {
 
 const useCache = !process.env.BUILD_ISSUE_NO_CODE_CACHE;
 
+const lean = commandName(process.argv.slice(2)) === 'send';
+if (lean) v8.setFlagsFromString('--semi-space-growth-factor=1');
+const cacheKind = lean ? '.send' : '';
+
 // Typed by hand: @types/node follows Node 20, which lacks it.
 const nodeModule = /** @type {{ enableCompileCache?: (directory: string) => unknown }} */ (/** @type {unknown} */ (Module));
 if (typeof nodeModule.enableCompileCache === 'function') {
-  if (useCache) nodeModule.enableCompileCache(path.join(path.dirname(file), '.compile-cache'));
+  if (useCache) nodeModule.enableCompileCache(path.join(path.dirname(file), `.compile-cache${cacheKind}`));
   /** @type {Cli} */
   const cli = createRequire(import.meta.url)(file);
   await cli.main();
@@ -39,7 +51,31 @@ if (typeof nodeModule.enableCompileCache === 'function') {
 
 /** Node 20: load the bundle through vm.Script with a code cache kept beside it. */
 async function runWithCodeCache() {
-  const cacheFile = `${file}.${process.version}.v8cache`;
+  const cacheFile = `${file}.${process.version}${cacheKind}.v8cache`;
+  const { script, stamp, cacheUsed, cli } = loadWithCodeCache(cacheFile);
+  await cli.main();
+
+  if (useCache && !cacheUsed) {
+    // Made after the run, so it holds every function the build compiled. Written
+    // beside and renamed, so a concurrent run never reads half a file.
+    try {
+      const tmp = `${cacheFile}.${process.pid}`;
+      writeFileSync(tmp, Buffer.concat([stamp, script.createCachedData()]));
+      renameSync(tmp, cacheFile);
+    } catch {
+      // Not writable: no cache, same result.
+    }
+  }
+}
+
+/**
+ * Compile and run the bundle, with its code cache when one matches. Apart from
+ * runWithCodeCache so that the bundle's source (2.7 MB) and the cache (2.9 MB) are
+ * garbage once compiled: an async function's locals live until it returns, which for a
+ * send is the whole send.
+ * @param {string} cacheFile
+ */
+function loadWithCodeCache(cacheFile) {
   const source = readFileSync(file, 'utf8');
   const { size, mtimeMs, ino } = statSync(file);
   const stamp = Buffer.from(`build-issue ${size} ${mtimeMs} ${ino}\n`);
@@ -59,17 +95,16 @@ async function runWithCodeCache() {
   /** @type {{ exports: Cli }} */
   const cli = { exports: /** @type {Cli} */ ({}) };
   script.runInThisContext()(cli.exports, createRequire(file), cli, file, path.dirname(file));
-  await cli.exports.main();
+  return { script, stamp, cacheUsed: cachedData !== undefined && !script.cachedDataRejected, cli: cli.exports };
+}
 
-  if (useCache && (!cachedData || script.cachedDataRejected)) {
-    // Made after the run, so it holds every function the build compiled. Written
-    // beside and renamed, so a concurrent run never reads half a file.
-    try {
-      const tmp = `${cacheFile}.${process.pid}`;
-      writeFileSync(tmp, Buffer.concat([stamp, script.createCachedData()]));
-      renameSync(tmp, cacheFile);
-    } catch {
-      // Not writable: no cache, same result.
-    }
-  }
+/**
+ * The command a command line runs: its first word that is not an option (the global
+ * --config takes a value). Only to choose V8's settings; the CLI parses the line itself.
+ * @param {string[]} args
+ */
+function commandName(args) {
+  let i = 0;
+  while (i < args.length && args[i]?.startsWith('-')) i += args[i] === '--config' ? 2 : 1;
+  return args[i];
 }

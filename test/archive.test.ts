@@ -1,6 +1,6 @@
 /** The web archive: each issue's browser version, dist/index.html listing every published issue, dist/feed.xml. */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildIssue } from '../src/index.js';
@@ -133,6 +133,23 @@ describe('what the archive lists: issues sent to the list or marked published, n
     expect(wasSentToList(await ledgerOfSend(project, 'in-progress', ['sent', 'unknown']))).toBe(true);
     expect(wasSentToList(await ledgerOfSend(project, 'refused', ['failed', 'failed']))).toBe(false);
     expect(wasSentToList(await ledgerOfSend(project, 'dry-run', ['sent'], { dryRun: true }))).toBe(false);
+
+    // A long ledger (it is read a piece at a time): a dry run to 3,000 first, then a real
+    // send that is refused 1,000 times before one message is accepted, far past the first
+    // 64 KB, with records across every piece's edge. False until that last record, then true.
+    const long = await ledgerOfSend(project, 'long', Array(3000).fill('sent'), { dryRun: true });
+    const refusals = await ledgerOfSend(project, 'refusals', Array(1000).fill('failed'));
+    await appendFile(long, await readFile(refusals));
+    expect((await stat(long)).size).toBeGreaterThan(6 * 64 * 1024);
+    expect(wasSentToList(long)).toBe(false);
+    await appendFile(long, `${JSON.stringify({ t: 'sent', email: 'reader999@example.org', at: '2025-07-01T09:00:00.000Z', response: '250 2.0.0 Ok' })}\n`);
+    expect(wasSentToList(long)).toBe(true);
+    // A last line without its newline is torn (the ledger counts it as damage), whole as it looks: not sent.
+    await writeFile(
+      refusals,
+      `${(await readFile(refusals, 'utf8')).trimEnd()}\n{"t":"sent","email":"reader1@example.org","at":"2025-07-01T09:00:00.000Z","response":"250 Ok"}`,
+    );
+    expect(wasSentToList(refusals)).toBe(false);
 
     // A test send is recorded beside the ledger, in test-sends.jsonl: the issue is still a draft.
     await mkdir(path.join(project, 'sends/july-2025'), { recursive: true });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compareVersions } from '../src/review/compare-versions.js';
 import { changeHunks, diffWords } from '../src/review/diff-words.js';
-import { changesHtml, changesText, londonTime } from '../src/review/format-changes.js';
+import { changesHtml, changesText, londonTime, londonWhen } from '../src/review/format-changes.js';
 import { snapshotOfText } from '../src/review/version-snapshot.js';
 import { makeProject, replaceOnce, runCli } from './helpers.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
@@ -182,6 +182,40 @@ describe('the comparison', () => {
   it('London time: BST in summer, GMT in winter', () => {
     expect(londonTime('2025-07-14T08:30:00.000Z')).toBe('Mon 14 Jul 2025, 09:30 (London time)');
     expect(londonTime('2025-12-01T08:30:00.000Z')).toBe('Mon 1 Dec 2025, 08:30 (London time)');
+  });
+
+  it("London time says what Node's own time-zone data says, every 7 hours from 2024 to 2031, and either side of each change", () => {
+    const f = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/London',
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      year: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
+    const byIntl = (ms: number) => {
+      const p = Object.fromEntries(f.formatToParts(ms).map((x) => [x.type, x.value]));
+      return `${p.weekday} ${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute} (London time)`;
+    };
+    const instants: number[] = [];
+    for (let ms = Date.UTC(2024, 0, 1); ms < Date.UTC(2031, 0, 1); ms += 7 * 3_600_000 + 60_000) instants.push(ms);
+    // 00:59 and 01:00 UTC on the last Sundays of March and October, when the clocks change.
+    for (const [y, m, d] of [
+      [2025, 2, 30],
+      [2025, 9, 26],
+      [2030, 2, 31],
+      [2030, 9, 27],
+    ] as const)
+      instants.push(Date.UTC(y, m, d, 0, 59), Date.UTC(y, m, d, 1, 0));
+    const wrong = instants.filter((ms) => londonTime(new Date(ms).toISOString()) !== byIntl(ms));
+    expect(wrong.map((ms) => new Date(ms).toISOString())).toEqual([]);
+    expect(instants.length).toBeGreaterThan(8000);
+    // Today and tomorrow by London's calendar: 23:30 UTC on 1 July is already 2 July in London.
+    expect(londonWhen('2025-07-01T23:30:00.000Z', Date.UTC(2025, 6, 2, 8))).toBe('00:30 today');
+    expect(londonWhen('2025-12-02T23:30:00.000Z', Date.UTC(2025, 11, 1, 23, 0))).toBe('23:30 tomorrow');
+    expect(londonWhen('2025-12-04T10:00:00.000Z', Date.UTC(2025, 11, 1, 23, 0))).toBe('Thu 4 Dec 2025, 10:00 (London time)');
   });
 });
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAt } from '../src/cli/send-commands.js';
+import { count, parseAt } from '../src/cli/send-commands.js';
 import { makeProject, ROOT, runCli } from './helpers.js';
 import { startSink, type SmtpSink } from './smtp-sink.js';
 
@@ -124,5 +124,15 @@ describe('send --at', () => {
     expect(parseAt('2025-07-15 10:00').toISOString()).toBe('2025-07-15T09:00:00.000Z');
     expect(parseAt('2025-12-02T10:00:30').toISOString()).toBe('2025-12-02T10:00:30.000Z');
     expect(() => parseAt('15/07/2025 10:00')).toThrow(/is not a date and time/);
+  });
+});
+
+describe('counts in what the send prints', () => {
+  it("are written as en-GB writes them (Node's ICU the judge), without loading it", () => {
+    const samples = [0, 1, 12, 999, 1000, 1001, 9999, 10_000, 12_345, 100_000, 999_999, 1_000_000, 1_234_567, -1, -1234, 2 ** 40];
+    for (let n = 0; n < 2_000_000; n += 997) samples.push(n);
+    const wrong = samples.filter((n) => count(n) !== n.toLocaleString('en-GB'));
+    expect(wrong).toEqual([]);
+    expect(count(12_345)).toBe('12,345');
   });
 });

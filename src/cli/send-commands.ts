@@ -30,7 +30,15 @@ export interface SendFlags {
   wait?: boolean;
 }
 
-const count = (n: number) => n.toLocaleString('en-GB');
+/**
+ * A count as en-GB writes it ("12,345"). Not toLocaleString: ICU's number formatting brings
+ * 7 MB of locale data into a send's memory for a comma.
+ */
+export function count(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString('en-GB');
+  const digits = String(Math.abs(n)).replace(/\B(?=(\d{3})+$)/g, ',');
+  return n < 0 ? `-${digits}` : digits;
+}
 
 /** --at "2025-07-15 10:00": London time, as everything else the tool reads and shows. */
 export function parseAt(text: string): Date {

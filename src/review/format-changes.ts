@@ -3,25 +3,31 @@
  * inline styles, <ins> and <del> with their colours and lines written out), its
  * plain-text form ([+inserted+] [-deleted-]), and the lines `build-issue diff` prints.
  */
+import { londonWallClock } from '../issue/london-time.js';
 import type { VersionDiff } from './compare-versions.js';
 import type { WordOp } from './diff-words.js';
 
-/** "Mon 14 Jul 2025, 09:30 (London time)": when a test send was made, as the editors in London read it. */
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+// As Node's ICU writes them in en-GB (September is "Sept").
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sept', 'Oct', 'Nov', 'Dec'];
+const two = (n: number) => String(n).padStart(2, '0');
+const londonDay = (ms: number) => {
+  const w = londonWallClock(ms);
+  return `${w.year}-${w.month}-${w.day}`;
+};
+
+/**
+ * "Mon 14 Jul 2025, 09:30 (London time)": when a test send was made, as the editors in London read it.
+ * By the UK rule (issue/london-time.ts), not Intl: an Intl.DateTimeFormat for Europe/London
+ * brings ICU's time-zone and calendar data into memory (8 MB of a send's peak), and its
+ * en-GB text is what this writes (test/review-diff.test.ts compares the two).
+ */
 export function londonTime(iso: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const f = new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Europe/London',
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  const p = Object.fromEntries(f.formatToParts(d).map((x) => [x.type, x.value]));
-  return `${p.weekday} ${p.day} ${p.month} ${p.year}, ${p.hour}:${p.minute} (London time)`;
+  const ms = new Date(iso).getTime();
+  if (Number.isNaN(ms)) return iso;
+  const w = londonWallClock(ms);
+  const weekday = WEEKDAYS[new Date(Date.UTC(w.year, w.month - 1, w.day)).getUTCDay()];
+  return `${weekday} ${w.day} ${MONTHS[w.month - 1]} ${w.year}, ${two(w.hour)}:${two(w.minute)} (London time)`;
 }
 
 /**
@@ -29,12 +35,12 @@ export function londonTime(iso: string): string {
  * beyond that (London time, as everything the tool shows).
  */
 export function londonWhen(iso: string, nowMs = Date.now()): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const day = (ms: number) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms);
-  const hm = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d);
-  if (day(d.getTime()) === day(nowMs)) return `${hm} today`;
-  if (day(d.getTime()) === day(nowMs + 86_400_000)) return `${hm} tomorrow`;
+  const ms = new Date(iso).getTime();
+  if (Number.isNaN(ms)) return iso;
+  const w = londonWallClock(ms);
+  const hm = `${two(w.hour)}:${two(w.minute)}`;
+  if (londonDay(ms) === londonDay(nowMs)) return `${hm} today`;
+  if (londonDay(ms) === londonDay(nowMs + 86_400_000)) return `${hm} tomorrow`;
   return londonTime(iso);
 }
 

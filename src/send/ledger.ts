@@ -48,6 +48,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   writeFileSync,
@@ -579,6 +580,9 @@ function syncDir(dir: string): void {
 
 export const now = () => new Date().toISOString();
 
+/** How much of a ledger wasSentToList reads at a time. */
+const WAS_SENT_CHUNK = 64 * 1024;
+
 /**
  * Was the issue sent to the list? True once its ledger records a real send (a "start"
  * that was not a dry run) and the server accepted at least one message after it: the
@@ -587,18 +591,36 @@ export const now = () => new Date().toISOString();
  * file, nor what a Ledger opened later knows of it; a missing or unreadable ledger is false.
  */
 export function wasSentToList(file: string): boolean {
-  let buf: Buffer;
+  let fd: number;
   try {
-    buf = readFileSync(file);
+    fd = openSync(file, 'r');
   } catch {
     return false;
   }
   let started = false;
   let accepted = false;
-  parseLedger(buf, (item) => {
+  const visit = (item: Item) => {
     if (!('r' in item)) return;
     if (item.r.t === 'start' && !item.r.dryRun) started = true;
     else if (item.r.t === 'sent' && started) accepted = true;
-  });
-  return accepted;
+  };
+  // Read a chunk at a time and stop at the answer: a list's ledger holds a record per
+  // recipient (18 MB for 100,000), and the first accepted message is near its start.
+  // Whole lines only go to parseLedger, so each line parses as it would in one read.
+  try {
+    const chunk = Buffer.allocUnsafe(WAS_SENT_CHUNK);
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      const data = n === 0 ? carry : Buffer.concat([carry, chunk.subarray(0, n)]);
+      const cut = n === 0 ? data.length : data.lastIndexOf(0x0a) + 1;
+      if (cut > 0) parseLedger(data.subarray(0, cut), visit);
+      if (accepted || n === 0) return accepted;
+      carry = Buffer.from(data.subarray(cut));
+    }
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
 }

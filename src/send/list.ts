@@ -14,7 +14,7 @@
  * file itself in suppression.ts; the address rule in ../issue/email-address.ts.
  */
 import { NewsletterError } from '../errors.js';
-import { parseAddress } from '../issue/email-address.js';
+import { addressKey, parseAddress } from '../issue/email-address.js';
 import { CONTROL_CHARS, hiddenCharacters } from '../issue/text-safety.js';
 import { findColumns, openFile, parseRows, type Columns } from './csv-file.js';
 import { readSuppressions } from './suppression.js';
@@ -106,6 +106,25 @@ function nameWarning(name: string): string | undefined {
 // The list
 
 /**
+ * Fill in each duplicate's firstLine: the row with the same key that was kept, as a recipient
+ * or as an unsubscribed row (every kept row has a key of its own). `keys` go with
+ * `result.duplicates`, in order.
+ */
+function firstLines(result: ListResult, keys: string[]): void {
+  const wanted = new Set(keys);
+  const lineOf = new Map<string, number>();
+  for (const rows of [result.recipients, result.suppressed]) {
+    for (const row of rows) {
+      const key = addressKey(row.email);
+      if (wanted.has(key)) lineOf.set(key, row.line);
+    }
+  }
+  result.duplicates.forEach((d, i) => {
+    d.firstLine = lineOf.get(keys[i]!) ?? 0;
+  });
+}
+
+/**
  * Read the circulation list at `file`. Invalid, duplicate and suppressed rows are
  * reported and left out; `shownAs` is how messages name the file.
  * Throws NewsletterError ELIST when the file (or the suppression file) is missing,
@@ -123,11 +142,14 @@ export async function readList(file: string, options: { suppressionFile?: string
   }
 
   const result: ListResult = { file, recipients: [], invalid: [], duplicates: [], suppressed: [], warnings: [], rows: 0 };
-  const firstLine = new Map<string, number>();
+  // The keys seen, for duplicates; which row a duplicate repeats is looked up after, in the
+  // rare list that has one (a Map of 100,000 keys to lines held 3.7 MB more, at the send's peak).
+  const seen = new Set<string>();
+  const duplicateKeys: string[] = [];
   let columns: Columns | undefined;
 
   // The stream closes the file when it ends or fails.
-  await parseRows(handle.createReadStream(), shown, (fields, line) => {
+  await parseRows(handle.createReadStream({ highWaterMark: 16 * 1024 }), shown, (fields, line) => {
     if (columns === undefined) {
       columns = findColumns(fields, shown, line);
       return;
@@ -150,12 +172,12 @@ export async function readList(file: string, options: { suppressionFile?: string
       return;
     }
     const key = parsed.key;
-    const first = firstLine.get(key);
-    if (first !== undefined) {
-      result.duplicates.push({ line, email, firstLine: first });
+    if (seen.has(key)) {
+      result.duplicates.push({ line, email, firstLine: 0 });
+      duplicateKeys.push(key);
       return;
     }
-    firstLine.set(key, line);
+    seen.add(key);
     if (suppressions.has(key)) {
       result.suppressed.push({ line, email });
       return;
@@ -172,6 +194,8 @@ export async function readList(file: string, options: { suppressionFile?: string
     else recipient = name ? { email, wire, line, name } : { email, wire, line };
     result.recipients.push(recipient);
   });
+
+  if (duplicateKeys.length) firstLines(result, duplicateKeys);
 
   if (result.rows === 0) {
     throw new NewsletterError(
