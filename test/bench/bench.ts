@@ -213,7 +213,7 @@ async function main(): Promise<void> {
         goal: '>= 0.9x',
       });
       summary.push({
-        figure: `peak RSS, ${send.big.recipients} recipients (in-process harness under tsx; the real CLI is lower, see BENCHMARKS.md)`,
+        figure: `peak RSS, ${send.big.recipients} recipients (the real CLI, median of 3)`,
         ours: `${send.big.rssMb.toFixed(0)} MiB`,
         anchor: `${send.big.anchorMb.toFixed(1)} MiB (smtp-source)`,
         ratio: send.big.rssMb / send.big.anchorMb,
