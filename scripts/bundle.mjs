@@ -26,7 +26,7 @@
 // The bundle is then made pure ASCII: esbuild leaves a few non-ASCII characters in regular
 // expressions (an ellipsis, a bullet), and one is enough for V8 to keep the whole 3 MB
 // source two bytes a character. Each becomes its \u escape, which means the same there.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,7 +112,15 @@ function lodashFpMembers(source) {
 // compares the schema.json an issue points at with it (src/issue/schema-file.ts).
 const probe = await build({
   absWorkingDir: root,
-  stdin: { contents: "export { issueSchemaJsonText } from './src/issue/schema.ts';", resolveDir: root, loader: 'ts' },
+  stdin: {
+    contents: [
+      "export { issueSchemaJsonText } from './src/issue/schema.ts';",
+      "export { COMPILE_OPTIONS, templateKey } from './src/render/templates.ts';",
+      "export { default as Handlebars } from 'handlebars';",
+    ].join('\n'),
+    resolveDir: root,
+    loader: 'ts',
+  },
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -121,11 +129,31 @@ const probe = await build({
 });
 const [probeFile] = probe.outputFiles ?? [];
 if (!probeFile) throw new Error('esbuild wrote no output for the schema probe');
-/** @type {{ exports: { issueSchemaJsonText?: () => string } }} */
+/**
+ * @type {{ exports: {
+ *   issueSchemaJsonText?: () => string,
+ *   COMPILE_OPTIONS?: object,
+ *   templateKey?: (source: string) => string,
+ *   Handlebars?: { precompile: (source: string, options: object) => string },
+ * } }}
+ */
 const probed = { exports: {} };
 new Function('module', 'exports', 'require', probeFile.text)(probed, probed.exports, createRequire(import.meta.url));
-if (!probed.exports.issueSchemaJsonText) throw new Error('src/issue/schema.ts no longer exports issueSchemaJsonText');
-const schemaJson = probed.exports.issueSchemaJsonText();
+const { issueSchemaJsonText, COMPILE_OPTIONS, templateKey, Handlebars } = probed.exports;
+if (!issueSchemaJsonText) throw new Error('src/issue/schema.ts no longer exports issueSchemaJsonText');
+if (!COMPILE_OPTIONS || !templateKey || !Handlebars) throw new Error('src/render/templates.ts no longer exports COMPILE_OPTIONS and templateKey');
+const schemaJson = issueSchemaJsonText();
+
+// The project's templates (templates/**/*.hbs), precompiled with the options and the Handlebars
+// the bundle runs with, for src/render/precompiled-templates.ts: a cold build of unedited
+// templates skips Handlebars' parser and compiler (about 20 ms). An edited template's key differs.
+const templateFiles = readdirSync(path.join(root, 'templates'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.hbs'));
+const precompiledModule = `export const PRECOMPILED = new Map([\n${templateFiles
+  .map((f) => {
+    const source = readFileSync(path.join(root, 'templates', f), 'utf8');
+    return `  [${JSON.stringify(templateKey(source))}, ${Handlebars.precompile(source, { ...COMPILE_OPTIONS })}],`;
+  })
+  .join('\n')}\n]);\n`;
 
 await build({
   absWorkingDir: root,
@@ -148,6 +176,13 @@ await build({
   // for every cold build.
   external: ['playwright-core', 'imapflow', 'mailparser'],
   plugins: [
+    {
+      name: 'precompiled-templates',
+      setup(b) {
+        b.onResolve({ filter: /\/precompiled-templates\.js$/ }, (args) => ({ path: args.path, namespace: 'precompiled-templates' }));
+        b.onLoad({ filter: /.*/, namespace: 'precompiled-templates' }, () => ({ loader: 'js', contents: precompiledModule }));
+      },
+    },
     {
       name: 'unused-modules',
       setup(b) {

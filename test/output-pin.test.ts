@@ -6,13 +6,14 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { buildIssue } from '../src/index.js';
-import { ROOT } from './helpers.js';
+import { templateKey } from '../src/render/templates.js';
+import { makeProject, ROOT } from './helpers.js';
 
 /** sha256 of July's output, the same on Node 20.20, 22.23 and 24.22 (checked 2026-12-03). */
 const JULY = {
@@ -33,5 +34,22 @@ describe("July's output, pinned", () => {
     await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'build', 'july-2025', '--out', out], { cwd: ROOT });
     const dir = path.join(out, 'july-2025');
     expect({ html: sha256(await readFile(path.join(dir, 'email.html'))), text: sha256(await readFile(path.join(dir, 'email.txt'))) }).toEqual(JULY);
+  });
+
+  it('the bundle carries every shipped template precompiled, under the key the build looks up', async () => {
+    const bundle = await readFile(path.join(ROOT, 'lib', 'build-issue.cjs'), 'utf8');
+    const files = (await readdir(path.join(ROOT, 'templates'), { recursive: true })).filter((f) => f.endsWith('.hbs'));
+    expect(files.length).toBeGreaterThanOrEqual(13);
+    for (const f of files) expect(bundle, f).toContain(`"${templateKey(await readFile(path.join(ROOT, 'templates', f), 'utf8'))}"`);
+  });
+
+  it('an edited template is compiled from the file, not taken from the bundle', async () => {
+    const project = await makeProject();
+    const article = path.join(project, 'templates', 'sections', 'article.mjml.hbs');
+    const edited = (await readFile(article, 'utf8')).replace('<mj-text', '<mj-text css-class="edited-article"');
+    expect(edited).toContain('edited-article');
+    await writeFile(article, edited);
+    await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'build-issue.js'), 'build', 'july-2025'], { cwd: project });
+    expect(await readFile(path.join(project, 'dist', 'july-2025', 'email.html'), 'utf8')).toContain('edited-article');
   });
 });

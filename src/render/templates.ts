@@ -4,11 +4,13 @@
  * field the view does not have is an error, not an empty string. Compiled
  * templates are cached by source text, so a warm rebuild skips compiling.
  */
+import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import Handlebars from 'handlebars';
 import { NewsletterError } from '../errors.js';
 import { SECTION_KINDS, type SectionKind } from '../issue/schema.js';
+import { PRECOMPILED } from './precompiled-templates.js';
 
 export type Template = (data: object) => string;
 
@@ -25,15 +27,29 @@ export interface TemplateSet {
 const hbs = Handlebars.create();
 const cache = new Map<string, Template>();
 
+/**
+ * How every template is compiled; scripts/bundle.mjs precompiles with the same (it reads them
+ * from here). Frozen, and each compile gets a copy: Handlebars writes into the options it is
+ * given (data: true), which would change every later templateKey.
+ */
+export const COMPILE_OPTIONS = Object.freeze({ strict: true, preventIndent: true });
+
+/** A template's key in PRECOMPILED: its source and the options it is compiled with. */
+export function templateKey(source: string): string {
+  return createHash('sha256').update(JSON.stringify(COMPILE_OPTIONS)).update('\0').update(source).digest('hex');
+}
+
 function compile(source: string, name: string): Template {
   const key = `${name}\0${source}`;
   const hit = cache.get(key);
   if (hit) return hit;
   let compiled: HandlebarsTemplateDelegate;
   try {
-    compiled = hbs.compile(source, { strict: true, preventIndent: true });
-    // Handlebars compiles lazily: force it now, so syntax errors surface here with the file name.
-    hbs.precompile(source, { strict: true });
+    // Compiled now, once: syntax errors surface here with the file name. (hbs.compile is lazy,
+    // so forcing it with hbs.precompile parsed and compiled every template twice on a cold build.)
+    // precompile writes the same template spec hbs.compile makes, as source to evaluate.
+    const pre = PRECOMPILED.size ? PRECOMPILED.get(templateKey(source)) : undefined;
+    compiled = hbs.template(pre ?? new Function(`return ${hbs.precompile(source, { ...COMPILE_OPTIONS })}`)());
   } catch (err) {
     throw templateError(err, name);
   }
