@@ -18,7 +18,8 @@
  *
  * Last, a summary: each of issue 17's figures as a ratio to its anchor, with the load average.
  * Figures only: nothing here passes or fails, and no test asserts on time.
- * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20); BENCH_SEND=0 skips
+ * Options: BENCH_PAIRS (default 10), BENCH_WARM (default 20), BENCH_PREVIEW_SAVES (9),
+ * BENCH_PREVIEW_IDLE_MS (1000, between saves; 0: back to back); BENCH_SEND=0 skips
  * sending, BENCH_SEND_MESSAGES (3000), BENCH_SEND_PAIRS (3), BENCH_SEND_CONNECTIONS (4),
  * BENCH_SEND_BIG (100000).
  */

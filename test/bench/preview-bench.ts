@@ -2,6 +2,9 @@
  * Rebuild-to-reload latency of --watch: save a change to the July issue, and time
  * until both email frames of the preview page in headless Chromium show it.
  * Target: under 200 ms (issue 17). Skipped when there is no Chromium.
+ * Saves are a second apart (BENCH_PREVIEW_IDLE_MS), as an editor's are: back to back, each
+ * save also waits for the last one's tail (its checks and dist/, the changes panel, Chromium
+ * painting), 30-40 ms more on 2 cores (2026-12-03: 196-225 ms against 180).
  */
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +15,11 @@ import { startPreview } from '../../src/preview/server.js';
 import { median } from './send-bench.js';
 
 /** Returns the median save-to-reload time in ms (undefined when skipped). */
-export async function previewBenchmark(root: string, saves = Number(process.env.BENCH_PREVIEW_SAVES ?? 9)): Promise<number | undefined> {
+export async function previewBenchmark(
+  root: string,
+  saves = Number(process.env.BENCH_PREVIEW_SAVES ?? 9),
+  idleMs = Number(process.env.BENCH_PREVIEW_IDLE_MS ?? 1000),
+): Promise<number | undefined> {
   const executablePath = findChromium();
   if (!executablePath) {
     console.log('5. Preview reload: skipped, no Chromium (apt-get install chromium, or set CHROMIUM_PATH)\n');
@@ -56,6 +63,9 @@ export async function previewBenchmark(root: string, saves = Number(process.env.
     const toFrames: number[] = [];
     for (let i = 1; i <= saves; i++) {
       const label = `July 2025 ISSUE (save ${i})`;
+      // An editor saves seconds apart: the last save's tail (its checks, dist/, the changes
+      // panel, Chromium's paint) is over by then. BENCH_PREVIEW_IDLE_MS=0: back to back.
+      await new Promise((r) => setTimeout(r, idleMs));
       const before = emailAt.length;
       const t = performance.now();
       await writeFile(issueFile, original.replace('label: "July 2025 ISSUE"', `label: "${label}"`));
@@ -68,7 +78,7 @@ export async function previewBenchmark(root: string, saves = Number(process.env.
         toFrames.push(done - made);
       }
     }
-    console.log(`5. Preview: save to both frames updated in Chromium, ${saves} saves`);
+    console.log(`5. Preview: save to both frames updated in Chromium, ${saves} saves, ${idleMs} ms apart (after the frames showed the last)`);
     console.log(`  median ${median(times).toFixed(0)} ms (min ${Math.min(...times).toFixed(0)}, max ${Math.max(...times).toFixed(0)}); target under 200 ms`);
     console.log(
       `  of which: save to the email made (file watch, 30 ms debounce, build to the plain text) ${median(toEmail).toFixed(0)} ms; then both frames showing it ${median(toFrames).toFixed(0)} ms; the whole rebuild (checks, dist/ written, meanwhile) ${median(builds.slice(1)).toFixed(0)} ms\n`,
