@@ -12,7 +12,8 @@
  *  4. Sizes of email.html, email.txt and email.eml.
  *  5. Preview: save-to-reload latency of --watch (test/bench/preview-bench.ts).
  *  6. Sending (test/bench/send-bench.ts): our sender against Postfix's smtp-source
- *     into smtp-sink, paired; 7. peak memory for 100,000 recipients.
+ *     into smtp-sink, paired; 6d. the floor, a minimal client with the ledger's discipline
+ *     (test/bench/smtp-floor.ts), paired with smtp-source; 7. peak memory for 100,000 recipients.
  *  6b. DKIM on against off (test/bench/dkim-bench.ts): July to 1,000 recipients
  *     through test/smtp-sink.ts, paired; BENCH_DKIM_MESSAGES, BENCH_DKIM_PAIRS (5).
  *

@@ -53,6 +53,26 @@ function runChild(
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
+/** The minimal client's rate (test/bench/smtp-floor.ts), in a process of its own. */
+function floorRate(root: string, port: number, n: number, connections: number, pipelined: boolean, durable: boolean, bytes: number): number {
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(root, 'test/bench/smtp-floor.ts'),
+      String(port),
+      String(n),
+      String(connections),
+      pipelined ? '1' : '0',
+      durable ? '1' : '0',
+      String(bytes),
+    ],
+    { cwd: root, encoding: 'utf8' },
+  );
+  return (JSON.parse(out.trim().split('\n').pop()!) as { rate: number }).rate;
+}
+
 /**
  * Peak memory of the real CLI (bin/build-issue.js, the bundle, as a user runs it) sending July
  * to a generated list of `n` recipients: `send --yes --skip-test-gate` in a fresh project, timed
@@ -170,6 +190,28 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
     console.log(
       `  without the ledger's fdatasync (not safe; shows what durability costs): ${median(laxRatios).toFixed(2)}x; durable/non-durable ${median(ours.map((o, i) => o / lax[i]!)).toFixed(2)}x\n`,
     );
+
+    // 6d. The floor: the least a Node client can do per message, paired with smtp-source.
+    const floorKinds = [
+      { label: 'sequential, durable', pipelined: false, durable: true },
+      { label: 'pipelined, durable', pipelined: true, durable: true },
+      { label: 'sequential, no fdatasync', pipelined: false, durable: false },
+      { label: 'pipelined, no fdatasync', pipelined: true, durable: false },
+    ];
+    const floorRatios = floorKinds.map(() => [] as number[]);
+    for (let i = 0; i < pairs; i++) {
+      const t = performance.now();
+      execFileSync(sourceBin, sourceArgs, { stdio: 'ignore' });
+      const source = n / ((performance.now() - t) / 1000);
+      floorKinds.forEach((k, j) => floorRatios[j]!.push(floorRate(root, port, n, connections, k.pipelined, k.durable, messageBytes) / source));
+    }
+    console.log(
+      `6d. The floor: a minimal client (test/bench/smtp-floor.ts: a raw socket, one prepared body, the ledger's record and group commit), paired with smtp-source -d`,
+    );
+    floorKinds.forEach((k, j) =>
+      console.log(`  ${k.label.padEnd(26)} ${median(floorRatios[j]!).toFixed(2)}x  (${floorRatios[j]!.map((x) => x.toFixed(2)).join(', ')})`),
+    );
+    console.log(`  (ours, durable: ${median(ratios).toFixed(2)}x; nodemailer cannot pipeline)\n`);
 
     const small = await cliSendPeak(root, Math.round(big / 10), connections, url);
     const large = await cliSendPeak(root, big, connections, url);
