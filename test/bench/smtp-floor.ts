@@ -3,8 +3,9 @@
  * ledger's discipline (each message's record written and, when durable, on disk before its
  * body; records of all connections flushed together). A raw socket, one prepared body, no
  * parsing beyond reply lines, no MIME, no nodemailer: what is left is the round trips and the
- * fdatasync. Pipelined: MAIL, RCPT and DATA in one write (RFC 2920; smtp-sink offers it),
- * which our sender (nodemailer's SMTPConnection) cannot do.
+ * fdatasync. Pipelined: MAIL, RCPT and DATA in one write (RFC 2920; smtp-sink offers it), as
+ * our sender does (nodemailer 10.6 corks the envelope and DATA into one write when the server
+ * offers PIPELINING); sequential, as smtp-source does.
  * Usage: node --import tsx test/bench/smtp-floor.ts <port> <messages> <connections> <pipelined 0|1> <durable 0|1> <bytes>
  * Prints one JSON line: { pipelined, durable, rate }.
  */
