@@ -203,14 +203,14 @@ export async function sendBenchmarks(root: string, messageBytes: number): Promis
       const t = performance.now();
       execFileSync(sourceBin, sourceArgs, { stdio: 'ignore' });
       const source = n / ((performance.now() - t) / 1000);
-      floorKinds.forEach((k, j) => floorRatios[j]!.push(floorRate(root, port, n, connections, k.pipelined, k.durable, messageBytes) / source));
+      for (const [j, k] of floorKinds.entries()) floorRatios[j]!.push(floorRate(root, port, n, connections, k.pipelined, k.durable, messageBytes) / source);
     }
     console.log(
       `6d. The floor: a minimal client (test/bench/smtp-floor.ts: a raw socket, one prepared body, the ledger's record and group commit), paired with smtp-source -d`,
     );
-    floorKinds.forEach((k, j) =>
-      console.log(`  ${k.label.padEnd(26)} ${median(floorRatios[j]!).toFixed(2)}x  (${floorRatios[j]!.map((x) => x.toFixed(2)).join(', ')})`),
-    );
+    for (const [j, k] of floorKinds.entries()) {
+      console.log(`  ${k.label.padEnd(26)} ${median(floorRatios[j]!).toFixed(2)}x  (${floorRatios[j]!.map((x) => x.toFixed(2)).join(', ')})`);
+    }
     console.log(`  (ours, durable: ${median(ratios).toFixed(2)}x, pipelined: nodemailer pipelines when the server offers it, as smtp-sink does)\n`);
 
     const small = await cliSendPeak(root, Math.round(big / 10), connections, url);
