@@ -11,12 +11,13 @@
 //   Drop this path when Node 20 is dropped.
 // BUILD_ISSUE_NO_CODE_CACHE=1 turns both off. A read-only install simply goes without.
 //
-// `send` runs with a young generation that does not grow (1 MiB semi-spaces, not up to
-// 16): a send keeps the list in memory for its whole run, and the young generation V8
-// grows for the build would otherwise stay resident beside it. Peak RSS of a send to
-// 100,000 recipients: 151 -> 127 MiB, at the same rate; a build is 2-3% slower with it, so
-// it is for the send only. V8 refuses a code cache made under other flags, so the send has
-// its own cache (".send" in the file or folder name) and the two never evict each other.
+// A send (`send`, or the older `<issue> --send`) runs with a young generation that does not
+// grow (1 MiB semi-spaces, not up to 16): a send keeps the list in memory for its whole run,
+// and the young generation V8 grows for the build would otherwise stay resident beside it.
+// Peak RSS of a send to 100,000 recipients: 151 -> 127 MiB, at the same rate; a build is
+// 2-3% slower with it, so it is for the send only. V8 refuses a code cache made under other
+// flags, so the send has its own cache (".send" in the file or folder name) and the two
+// never evict each other.
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,7 +35,9 @@ if (!existsSync(file)) {
 
 const useCache = !process.env.BUILD_ISSUE_NO_CODE_CACHE;
 
-const lean = commandName(process.argv.slice(2)) === 'send';
+const args = process.argv.slice(2);
+// `send`, or the older spelling `build-issue <issue> --send` (src/cli/old-flags.ts).
+const lean = commandName(args) === 'send' || args.includes('--send');
 if (lean) v8.setFlagsFromString('--semi-space-growth-factor=1');
 const cacheKind = lean ? '.send' : '';
 

@@ -75,6 +75,9 @@ module.exports = { main: async () => {
     expect(await young('send', 'july-2025', '--list', 'list.csv')).toBeLessThanOrEqual(2);
     expect(await young('--config', 'send', 'send', 'july-2025')).toBeLessThanOrEqual(2);
     expect(await young('--config=x.yaml', 'build', 'july-2025')).toBeGreaterThan(2);
+    // The older spelling of a send.
+    expect(await young('july-2025', '--send', '--list', 'list.csv')).toBeLessThanOrEqual(2);
+    expect(await young('july-2025', '--send-test')).toBeGreaterThan(2);
 
     // Each kept its own cache: running them again rewrites neither.
     const cached = await files(path.join(dir, 'lib'));
